@@ -1,0 +1,97 @@
+import ipaddress
+import signal
+import subprocess
+import sys
+from typing import Any, NoReturn
+
+import uvicorn
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+
+def is_loopback(host: str) -> bool:
+    """Return True when `host` (an address or `localhost`) only accepts local connections."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_services() -> None:
+    """Raise CommandError, naming the variable, when a configured service cannot be reached."""
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        raise CommandError(f"DATABASE_URL: cannot connect to the database: {exc}") from None
+    if settings.REDIS_URL:
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
+        except redis.RedisError as exc:
+            raise CommandError(f"REDIS_URL: cannot reach Redis at {settings.REDIS_URL}: {exc}") from None
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> NoReturn:
+    # Turn SIGTERM into SystemExit so the embedded worker is stopped on the way out.
+    sys.exit(0)
+
+
+class Command(BaseCommand):
+    help = (
+        "Run meshview: apply migrations, then serve HTTP and websockets; without REDIS_URL also run "
+        "a Celery worker and beat alongside, so one command runs everything."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="do not start the embedded Celery worker and beat"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        check_services()
+        call_command("migrate", interactive=False, verbosity=0)
+        settings.MESHVIEW_ANONYMOUS_ACCESS = is_loopback(host)
+        if not settings.MESHVIEW_ANONYMOUS_ACCESS:
+            self.stdout.write(f"Bound to {host}: the API and UI need a session or an API token (issue_token).")
+        worker = None if settings.REDIS_URL or options["no_worker"] else self._start_worker()
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        shown = f"[{host}]" if ":" in host else host
+        self.stdout.write(f"meshview on http://{shown}:{port}/ (API docs at /api/docs/); Ctrl-C stops it")
+        config = uvicorn.Config(
+            "meshview.asgi:application", host=host, port=port, lifespan="off", log_level="info",
+            timeout_graceful_shutdown=5,
+        )
+        try:
+            uvicorn.Server(config).run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if worker is not None:
+                self._stop_worker(worker)
+
+    def _start_worker(self) -> subprocess.Popen:
+        data_dir = settings.MESHVIEW_DATA_DIR
+        command = [
+            sys.executable, "-m", "celery", "-A", "meshview", "worker", "--beat",
+            "--pool", "threads", "--concurrency", "2", "--loglevel", "INFO", "--hostname", "embedded@%h",
+            "--schedule", str(data_dir / "celerybeat-schedule"),
+        ]
+        self.stdout.write("Starting the embedded Celery worker and beat")
+        return subprocess.Popen(command)
+
+    def _stop_worker(self, worker: subprocess.Popen) -> None:
+        if worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()

@@ -1,0 +1,243 @@
+"""meshview's one settings module, driven by environment variables.
+
+Every variable is checked here, so a wrong value stops start-up with a message that names it.
+Unset, meshview runs embedded: SQLite in WAL mode under the data directory, an in-memory
+channel layer and a Celery broker on the filesystem, so nothing else needs to run.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BASE_DIR = PACKAGE_DIR.parent
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _data_dir() -> Path:
+    raw = _env("MESHVIEW_DATA_DIR")
+    if raw:
+        path = Path(raw).expanduser()
+    else:
+        xdg = _env("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        path = Path(xdg) / "meshview"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(f"MESHVIEW_DATA_DIR: cannot create {path}: {exc.strerror}") from exc
+    if not os.access(path, os.W_OK):
+        raise ImproperlyConfigured(f"MESHVIEW_DATA_DIR: {path} is not writable")
+    return path
+
+
+def _database(url: str, data_dir: Path) -> dict:
+    """Return Django's DATABASES entry for DATABASE_URL (sqlite:///path or postgresql://...)."""
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(data_dir / "meshview.sqlite3"),
+            "TEST": {"NAME": str(data_dir / "test-meshview.sqlite3")},
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute/path.db, as dj-database-url reads them.
+        name = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
+        if not name:
+            raise ImproperlyConfigured("DATABASE_URL: a sqlite URL needs a file path (sqlite:////path/db.sqlite3)")
+        return {**_database("", data_dir), "NAME": name, "TEST": {"NAME": f"{name}.test"}}
+    if parts.scheme in ("postgres", "postgresql"):
+        database = unquote(parts.path.lstrip("/"))
+        if not database:
+            raise ImproperlyConfigured("DATABASE_URL: a postgresql URL needs a database name")
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"DATABASE_URL: bad port in {url!r}") from exc
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": database,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "TEST": {"NAME": f"test_{database}"},
+        }
+    raise ImproperlyConfigured(
+        f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite:///PATH or postgresql://USER@HOST/DB)"
+    )
+
+
+def _checked_url(name: str, schemes: tuple[str, ...]) -> str:
+    value = _env(name)
+    if value and (urlsplit(value).scheme not in schemes or not urlsplit(value).netloc):
+        raise ImproperlyConfigured(f"{name}: {value!r} is not a {' or '.join(schemes)} URL")
+    return value
+
+
+def _secret_key(data_dir: Path) -> str:
+    key = _env("MESHVIEW_SECRET_KEY")
+    if key:
+        if len(key) < 32:
+            raise ImproperlyConfigured("MESHVIEW_SECRET_KEY: use at least 32 characters")
+        return key
+    # Embedded default: a key generated once per data directory, so sessions survive restarts.
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: {raw!r} is not an integer") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}: must be at least {minimum}")
+    return value
+
+
+MESHVIEW_DATA_DIR = _data_dir()
+SECRET_KEY = _secret_key(MESHVIEW_DATA_DIR)
+DEBUG = _env("MESHVIEW_DEBUG") == "1"
+ALLOWED_HOSTS = [h.strip() for h in _env("MESHVIEW_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+DATABASES = {"default": _database(_env("DATABASE_URL"), MESHVIEW_DATA_DIR)}
+REDIS_URL = _checked_url("REDIS_URL", ("redis", "rediss"))
+MESHVIEW_PROMETHEUS_URL = _checked_url("MESHVIEW_PROMETHEUS_URL", ("http", "https"))
+# Set by `serve` from the address it binds: anonymous access only on loopback.
+MESHVIEW_ANONYMOUS_ACCESS = False
+MESHVIEW_FRONTEND_DIR = Path(_env("MESHVIEW_FRONTEND_DIR") or BASE_DIR / "frontend" / "dist")
+MESHVIEW_MAX_BODY_BYTES = _int("MESHVIEW_MAX_BODY_BYTES", 16 * 1024 * 1024)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "meshview.core",
+    "meshview.live",
+]
+
+MIDDLEWARE = [
+    "meshview.core.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "meshview.urls"
+ASGI_APPLICATION = "meshview.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [MESHVIEW_FRONTEND_DIR] if MESHVIEW_FRONTEND_DIR.is_dir() else []
+# Serve static files straight from the app and the frontend build: no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = MESHVIEW_MAX_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "meshview.core.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["meshview.core.auth.ScopePermission"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "meshview API",
+    "DESCRIPTION": "Service graph, traces and ingestion API of meshview.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # A broker that needs no server: messages are files in the data directory, which the
+    # web process and the worker started by `serve` both reach.
+    _broker_dir = MESHVIEW_DATA_DIR / "broker"
+    _broker_dir.mkdir(exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(_broker_dir),
+        "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {"task": "meshview.core.tasks.record_heartbeat", "schedule": 15.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _env("MESHVIEW_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

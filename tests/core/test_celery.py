@@ -1,0 +1,49 @@
+"""A real Celery worker with beat, on the embedded filesystem broker and on Redis."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from meshview.core.models import WorkerHeartbeat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """The URL of the test database, so the worker process writes where the test reads."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(params=["embedded", "redis"])
+def broker_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "MESHVIEW_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url()}
+    env.pop("REDIS_URL", None)
+    if request.param == "redis":
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
+    return env
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_schedules_the_heartbeat_and_the_worker_runs_it(broker_env: dict[str, str], tmp_path: Path) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "meshview", "worker", "--beat", "--pool", "threads",
+         "--loglevel", "INFO", "--hostname", "test@%h", "--schedule", str(tmp_path / "beat-schedule")],
+        cwd=ROOT, env=broker_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not WorkerHeartbeat.objects.exists():
+            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+            time.sleep(0.5)
+        assert WorkerHeartbeat.objects.exists(), "no heartbeat within 60 s"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
