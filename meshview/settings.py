@@ -124,6 +124,9 @@ MESHVIEW_PROMETHEUS_URL = _checked_url("MESHVIEW_PROMETHEUS_URL", ("http", "http
 MESHVIEW_ANONYMOUS_ACCESS = False
 MESHVIEW_FRONTEND_DIR = Path(_env("MESHVIEW_FRONTEND_DIR") or BASE_DIR / "frontend" / "dist")
 MESHVIEW_MAX_BODY_BYTES = _int("MESHVIEW_MAX_BODY_BYTES", 16 * 1024 * 1024)
+MESHVIEW_MAX_LINES_PER_REQUEST = _int("MESHVIEW_MAX_LINES_PER_REQUEST", 100_000)
+# How long a server-side access-log record waits for its client-side twin (same x-request-id).
+MESHVIEW_SETTLE_SECONDS = _int("MESHVIEW_SETTLE_SECONDS", 10)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -137,6 +140,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "meshview.core",
+    "meshview.mesh",
     "meshview.live",
 ]
 
@@ -205,9 +209,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
@@ -231,6 +233,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "meshview.core.tasks.record_heartbeat", "schedule": 15.0},
+    "settle-requests": {"task": "meshview.mesh.tasks.settle_requests", "schedule": 5.0},
 }
 
 LOGGING = {

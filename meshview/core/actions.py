@@ -18,9 +18,7 @@ def issue_token(name: str, scopes: list[str]) -> tuple[ApiToken, str]:
     if ApiToken.objects.filter(name=name).exists():
         raise ValueError(f"a token named {name!r} exists already")
     raw = "mv_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        name=name, key_hash=hash_token(raw), prefix=raw[:10], scopes=sorted(set(scopes))
-    )
+    token = ApiToken.objects.create(name=name, key_hash=hash_token(raw), prefix=raw[:10], scopes=sorted(set(scopes)))
     return token, raw
 
 

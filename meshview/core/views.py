@@ -80,8 +80,7 @@ def frontend(request: HttpRequest, **route: str) -> HttpResponseBase:
     index = settings.MESHVIEW_FRONTEND_DIR / "index.html"
     if not index.is_file():
         return HttpResponse(
-            f"meshview's browser app is not built: run `npm ci && npm run build` in frontend/ "
-            f"(looked for {index}).",
+            f"meshview's browser app is not built: run `npm ci && npm run build` in frontend/ (looked for {index}).",
             status=503,
             content_type="text/plain",
         )

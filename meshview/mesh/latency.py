@@ -5,8 +5,25 @@ from bisect import bisect_left
 # Upper bounds (ms) of istio_request_duration_milliseconds_bucket, Istio's defaults; the last
 # bucket (+Inf) is implicit, so a histogram has len(LATENCY_BUCKETS_MS) + 1 counts.
 LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
-    600000, 1800000, 3600000,
+    0.5,
+    1,
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    300000,
+    600000,
+    1800000,
+    3600000,
 )
 
 

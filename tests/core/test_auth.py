@@ -55,7 +55,9 @@ def test_token_scopes_decide_access(client: Client) -> None:
 def test_admin_can_issue_a_token_over_the_api(client: Client) -> None:
     admin = issue("admin", "admin")
     response = client.post(
-        "/api/v1/tokens", {"name": "ci", "scopes": ["read"]}, content_type="application/json",
+        "/api/v1/tokens",
+        {"name": "ci", "scopes": ["read"]},
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {admin}",
     )
     assert response.status_code == 201

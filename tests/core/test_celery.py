@@ -7,19 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from meshview.core.models import WorkerHeartbeat
+from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    """The URL of the test database, so the worker process writes where the test reads."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(params=["embedded", "redis"])
@@ -34,9 +26,28 @@ def broker_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]
 @pytest.mark.django_db(transaction=True)
 def test_beat_schedules_the_heartbeat_and_the_worker_runs_it(broker_env: dict[str, str], tmp_path: Path) -> None:
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "meshview", "worker", "--beat", "--pool", "threads",
-         "--loglevel", "INFO", "--hostname", "test@%h", "--schedule", str(tmp_path / "beat-schedule")],
-        cwd=ROOT, env=broker_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "meshview",
+            "worker",
+            "--beat",
+            "--pool",
+            "threads",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            "test@%h",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
+        ],
+        cwd=ROOT,
+        env=broker_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

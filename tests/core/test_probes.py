@@ -37,7 +37,8 @@ def test_metrics_count_requests_per_route(client: Client) -> None:
     client.get("/healthz")
     text = client.get("/metrics").content.decode()
     line = next(
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if line.startswith('meshview_http_requests_total{method="GET",route="healthz",status="200"}')
     )
     assert float(line.rsplit(" ", 1)[1]) >= 2

@@ -13,8 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "MESHVIEW_DATA_DIR": str(tmp_path), **env}
     return subprocess.run(
-        [sys.executable, "manage.py", "serve", "--port", "0"], cwd=ROOT, env=full_env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "serve", "--port", "0"],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -50,9 +50,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
-        parser.add_argument(
-            "--no-worker", action="store_true", help="do not start the embedded Celery worker and beat"
-        )
+        parser.add_argument("--no-worker", action="store_true", help="do not start the embedded Celery worker and beat")
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
@@ -66,7 +64,11 @@ class Command(BaseCommand):
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(f"meshview on http://{shown}:{port}/ (API docs at /api/docs/); Ctrl-C stops it")
         config = uvicorn.Config(
-            "meshview.asgi:application", host=host, port=port, lifespan="off", log_level="info",
+            "meshview.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="info",
             timeout_graceful_shutdown=5,
         )
         try:
@@ -80,9 +82,23 @@ class Command(BaseCommand):
     def _start_worker(self) -> subprocess.Popen:
         data_dir = settings.MESHVIEW_DATA_DIR
         command = [
-            sys.executable, "-m", "celery", "-A", "meshview", "worker", "--beat",
-            "--pool", "threads", "--concurrency", "2", "--loglevel", "INFO", "--hostname", "embedded@%h",
-            "--schedule", str(data_dir / "celerybeat-schedule"),
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "meshview",
+            "worker",
+            "--beat",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            "embedded@%h",
+            "--schedule",
+            str(data_dir / "celerybeat-schedule"),
         ]
         self.stdout.write("Starting the embedded Celery worker and beat")
         return subprocess.Popen(command)

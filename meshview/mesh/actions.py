@@ -1,0 +1,364 @@
+"""The write path of access-log ingestion: addresses, workloads, twins, settling, rollups.
+
+`record_access_logs` takes one request body's parsed records and writes them in one
+transaction with a handful of bulk statements; any number of web processes may call it at
+once, since everything that decides attribution lives in the database.
+"""
+
+import dataclasses
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from meshview.core.metrics import INGESTED
+from meshview.envoy.parser import LogParser
+from meshview.mesh.attribution import (
+    SERVER,
+    UNKNOWN_PEER,
+    Observation,
+    Peer,
+    peer_from_principal,
+    unknown_reason,
+)
+from meshview.mesh.identity import Reporter, ServiceRef
+from meshview.mesh.intake import read_batch
+from meshview.mesh.latency import bucket_index
+from meshview.mesh.models import (
+    ROLLUP_DIMENSIONS,
+    ROLLUP_MEASURES,
+    Address,
+    PendingRequest,
+    RequestTwin,
+    TrafficRollup,
+    Workload,
+)
+
+ROLLUP_COLUMNS = ROLLUP_DIMENSIONS + ROLLUP_MEASURES
+_ROWS_PER_STATEMENT = max(1, 30000 // len(ROLLUP_COLUMNS))  # stay under SQLite's variable limit
+
+
+def settle_seconds() -> float:
+    """How long a server-side record waits for its client-side twin before it is attributed
+    by address or as unknown (MESHVIEW_SETTLE_SECONDS, default 10)."""
+    return float(getattr(settings, "MESHVIEW_SETTLE_SECONDS", 10))
+
+
+class Rollups:
+    """Traffic of one batch, summed per rollup key before one upsert."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple, list[int]] = {}
+
+    def add(self, observation: Observation, reporter: str, source: Peer, destination: Peer, reason: str = "") -> None:
+        service = observation.service
+        key = (
+            observation.bucket,
+            reporter,
+            source.namespace,
+            source.workload,
+            source.app,
+            source.version,
+            source.role,
+            destination.namespace,
+            destination.workload,
+            destination.app,
+            destination.version,
+            service.host,
+            service.name,
+            service.namespace,
+            observation.protocol,
+            observation.response_code,
+            observation.grpc_status,
+            observation.response_flags,
+            observation.mtls,
+            reason,
+        )
+        measures = self.rows.get(key)
+        if measures is None:
+            measures = self.rows[key] = [0] * len(ROLLUP_MEASURES)
+        measures[0] += 1
+        measures[1] += observation.duration_ms
+        measures[2] += observation.bytes_received
+        measures[3] += observation.bytes_sent
+        if observation.protocol != "tcp":
+            measures[4 + bucket_index(observation.duration_ms)] += 1
+
+    def write(self) -> None:
+        """Upsert every row, adding to what other batches wrote for the same key."""
+        if not self.rows:
+            return
+        table = TrafficRollup._meta.db_table
+        columns = ", ".join(ROLLUP_COLUMNS)
+        updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in ROLLUP_MEASURES)
+        placeholders = "(" + ", ".join(["%s"] * len(ROLLUP_COLUMNS)) + ")"
+        # Sorted keys: concurrent writers lock rows in the same order and cannot deadlock.
+        rows = [(*key, *measures) for key, measures in sorted(self.rows.items())]
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+                chunk = rows[start : start + _ROWS_PER_STATEMENT]
+                # Only constant identifiers and placeholders are formatted in; values are parameters.
+                sql = (
+                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608
+                    f"ON CONFLICT ({', '.join(ROLLUP_DIMENSIONS)}) DO UPDATE SET {updates}"
+                )
+                cursor.execute(sql, [value for row in chunk for value in row])
+
+
+@dataclasses.dataclass
+class IngestResult:
+    accepted: int = 0
+    pending: int = 0
+
+
+def ingest_envoy_lines(
+    lines: Sequence[str], kind: str, parser: LogParser, reporter: Reporter | None, first_line: int = 1
+) -> dict[str, Any]:
+    """Parse and record one batch of access-log lines (`kind` text or ndjson); return the
+    answer clients get: counts of accepted and rejected lines and the first errors."""
+    batch = read_batch(lines, kind, parser, reporter, int(time.time() * 1000), first_line)
+    record_access_logs(batch.observations, batch.pod_ips)
+    INGESTED.labels("envoy", "accepted").inc(len(batch.observations))
+    INGESTED.labels("envoy", "rejected").inc(batch.rejected)
+    return {"accepted": len(batch.observations), "rejected": batch.rejected, "errors": batch.errors}
+
+
+def record_access_logs(
+    observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Reporter]] = (), now: float | None = None
+) -> IngestResult:
+    """Write one batch of observations; return how many were accepted and how many server-side
+    ones wait for their twin. Settles every pending record whose twin is in this batch or whose
+    settle window has ended."""
+    now = time.time() if now is None else now
+    moment = datetime.fromtimestamp(now, UTC)
+    rollups = Rollups()
+    with transaction.atomic():
+        _learn(observations, pod_ips, moment)
+        owners = _address_owners(
+            {o.upstream_ip for o in observations if o.side != SERVER}
+            | {o.remote_ip for o in observations if o.side == SERVER}
+        )
+        twins = _store_client_side(observations, owners, rollups, now)
+        pending = _attribute_server_side(observations, owners, rollups, now)
+        _settle(rollups, now, request_ids={t.request_id for t in twins})
+        rollups.write()
+    return IngestResult(accepted=len(observations), pending=pending)
+
+
+def settle_expired(now: float | None = None) -> int:
+    """Attribute every server-side record whose settle window has ended and drop twins nobody
+    can match any more; return how many records were settled. Run periodically by beat."""
+    now = time.time() if now is None else now
+    rollups = Rollups()
+    with transaction.atomic():
+        settled = _settle(rollups, now, request_ids=set())
+        rollups.write()
+        RequestTwin.objects.filter(received_at__lt=now - 2 * settle_seconds()).delete()
+    return settled
+
+
+def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Reporter]], moment: datetime) -> None:
+    reporters: dict[tuple[str, str], Reporter] = {}
+    addresses: dict[str, Reporter] = {}
+    for observation in observations:
+        reporter = observation.reporter
+        reporters[(reporter.namespace, reporter.workload)] = reporter
+        if observation.local_ip:
+            addresses[observation.local_ip] = reporter
+    for ip, reporter in pod_ips:
+        addresses[ip] = reporter
+    Workload.objects.bulk_create(
+        [
+            Workload(
+                namespace=r.namespace,
+                name=r.workload,
+                app=r.app,
+                version=r.version,
+                service_account=r.service_account,
+                role=r.role,
+                first_seen=moment,
+                last_seen=moment,
+                last_reported=moment,
+            )
+            for _, r in sorted(reporters.items())
+        ],
+        update_conflicts=True,
+        unique_fields=["namespace", "name"],
+        update_fields=["app", "version", "role", "last_seen", "last_reported"],
+    )
+    Address.objects.bulk_create(
+        [
+            Address(
+                ip=ip,
+                namespace=r.namespace,
+                workload=r.workload,
+                app=r.app,
+                version=r.version,
+                role=r.role,
+                last_seen=moment,
+            )
+            for ip, r in sorted(addresses.items())
+        ],
+        update_conflicts=True,
+        unique_fields=["ip"],
+        update_fields=["namespace", "workload", "app", "version", "role", "last_seen"],
+    )
+
+
+def _address_owners(ips: set[str]) -> dict[str, Peer]:
+    ips.discard("")
+    owners: dict[str, Peer] = {}
+    ip_list = sorted(ips)
+    for start in range(0, len(ip_list), 500):
+        for a in Address.objects.filter(ip__in=ip_list[start : start + 500]).exclude(workload=""):
+            owners[a.ip] = Peer(a.namespace, a.workload, a.app, a.version, a.role)
+    return owners
+
+
+def _store_client_side(
+    observations: Sequence[Observation], owners: dict[str, Peer], rollups: Rollups, now: float
+) -> list[RequestTwin]:
+    twins = []
+    unreported: dict[str, ServiceRef] = {}
+    for observation in observations:
+        if observation.side == SERVER:
+            continue
+        source = Peer.of(observation.reporter)
+        # The pod the request reached, if the inventory knows it; else it reached no workload.
+        destination = owners.get(observation.upstream_ip, UNKNOWN_PEER)
+        if destination is not UNKNOWN_PEER:
+            destination = dataclasses.replace(destination, role="")
+        elif observation.upstream_ip and observation.service.namespace:
+            unreported[observation.upstream_ip] = observation.service
+        rollups.add(observation, "source", source, destination)
+        if observation.request_id and observation.upstream_ip:
+            twins.append(
+                RequestTwin(
+                    request_id=observation.request_id,
+                    upstream_ip=observation.upstream_ip,
+                    source_namespace=source.namespace,
+                    source_workload=source.workload,
+                    source_app=source.app,
+                    source_version=source.version,
+                    source_role=source.role,
+                    received_at=now,
+                )
+            )
+    RequestTwin.objects.bulk_create(twins, batch_size=500)
+    # An endpoint that was reached but never wrote a record has no proxy: note its address
+    # (without a workload) so /api/v1/workloads can flag the service as missing its sidecar.
+    moment = datetime.fromtimestamp(now, UTC)
+    Address.objects.bulk_create(
+        [
+            Address(ip=ip, namespace=s.namespace, workload="", app=s.name, last_seen=moment)
+            for ip, s in sorted(unreported.items())
+        ],
+        ignore_conflicts=True,
+    )
+    return twins
+
+
+def _twin_sources(request_ids: set[str]) -> dict[tuple[str, str], Peer]:
+    """(request id, pod IP it went to) → the client side's workload."""
+    found: dict[tuple[str, str], Peer] = {}
+    ids = sorted(request_ids - {""})
+    for start in range(0, len(ids), 500):
+        for t in RequestTwin.objects.filter(request_id__in=ids[start : start + 500]):
+            found[(t.request_id, t.upstream_ip)] = Peer(
+                t.source_namespace, t.source_workload, t.source_app, t.source_version, t.source_role
+            )
+    return found
+
+
+def _principal_source(principal: str) -> Peer | None:
+    identity = peer_from_principal(principal)
+    if identity is None:
+        return None
+    workload = Workload.objects.filter(
+        namespace=identity[0], service_account=identity[1], last_reported__isnull=False
+    ).first()
+    return Peer(workload.namespace, workload.name, workload.app, workload.version, workload.role) if workload else None
+
+
+def _attribute_server_side(
+    observations: Sequence[Observation], owners: dict[str, Peer], rollups: Rollups, now: float
+) -> int:
+    server_side = [o for o in observations if o.side == SERVER]
+    twins = _twin_sources({o.request_id for o in server_side})
+    principals = {o.principal: _principal_source(o.principal) for o in server_side if o.principal}
+    waiting = []
+    for observation in server_side:
+        source = (
+            principals.get(observation.principal)
+            or twins.get((observation.request_id, observation.local_ip))
+            or owners.get(observation.remote_ip)
+        )
+        if source is not None:
+            rollups.add(observation, "destination", source, Peer.of(observation.reporter))
+        else:
+            waiting.append(
+                PendingRequest(
+                    request_id=observation.request_id, observation=dataclasses.asdict(observation), received_at=now
+                )
+            )
+    PendingRequest.objects.bulk_create(waiting, batch_size=500)
+    return len(waiting)
+
+
+def _settle(rollups: Rollups, now: float, request_ids: set[str]) -> int:
+    """Attribute pending records whose twin is among `request_ids` or whose window ended."""
+    expired = now - settle_seconds()
+    candidates = list(PendingRequest.objects.filter(received_at__lte=expired).values_list("id", flat=True))
+    ids = sorted(request_ids)
+    for start in range(0, len(ids), 500):
+        candidates += PendingRequest.objects.filter(request_id__in=ids[start : start + 500]).values_list(
+            "id", flat=True
+        )
+    if not candidates:
+        return 0
+    pending = {p.pk: p for p in PendingRequest.objects.filter(pk__in=set(candidates))}
+    observations = {pk: _load(p.observation) for pk, p in pending.items()}
+    twins = _twin_sources({o.request_id for o in observations.values()})
+    owners = _address_owners({o.remote_ip for o in observations.values()})
+    decided: dict[int, tuple[Observation, Peer, str]] = {}
+    for pk, observation in observations.items():
+        source = twins.get((observation.request_id, observation.local_ip))
+        if source is None and pending[pk].received_at <= expired:
+            source = owners.get(observation.remote_ip)
+            if source is None:
+                decided[pk] = (observation, UNKNOWN_PEER, unknown_reason(observation))
+                continue
+        if source is not None:
+            decided[pk] = (observation, source, "")
+    # Whoever deletes a pending record attributes it: two processes settling at once cannot
+    # both count the same request.
+    won = _delete_returning(sorted(decided))
+    for pk in won:
+        observation, source, reason = decided[pk]
+        rollups.add(observation, "destination", source, Peer.of(observation.reporter), reason)
+    return len(won)
+
+
+def _delete_returning(ids: list[int]) -> list[int]:
+    table = PendingRequest._meta.db_table
+    won: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks}) RETURNING id", chunk)  # noqa: S608
+            won += [row[0] for row in cursor.fetchall()]
+    return won
+
+
+def _load(data: dict[str, Any]) -> Observation:
+    return Observation(
+        **{
+            **data,
+            "reporter": Reporter(**data["reporter"]),
+            "service": ServiceRef(**data["service"]),
+        }
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MeshConfig(AppConfig):
+    name = "meshview.mesh"
+    label = "mesh"

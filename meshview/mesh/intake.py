@@ -1,0 +1,85 @@
+"""Reading an ingest body or file into observations, shared by HTTP and the CLI (pure Python).
+
+Lines come as `text` (one access-log line each, any layout the parser knows) or `ndjson`
+(each object an Istio JSON record, or a shipper's envelope `{"log": "<line>", "kubernetes":
+{...}}`; Vector's `message` works as `log`). A line that cannot be read becomes an error with its
+line number; the others are kept.
+"""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshview.envoy.jsonlog import parse_json_record
+from meshview.envoy.parser import LogParser
+from meshview.mesh.attribution import Observation, observe
+from meshview.mesh.identity import Reporter, reporter_from_kubernetes
+
+MAX_ERRORS = 100
+NO_REPORTER = "no reporter identity: send Kubernetes metadata in an envelope, or namespace and pod parameters"
+
+
+@dataclass
+class Batch:
+    observations: list[Observation] = field(default_factory=list)
+    pod_ips: list[tuple[str, Reporter]] = field(default_factory=list)
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, line: int, error: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"line": line, "error": error})
+
+
+def read_batch(
+    lines: Iterable[str],
+    kind: str,
+    parser: LogParser,
+    reporter: Reporter | None,
+    received_ms: int,
+    first_line: int = 1,
+) -> Batch:
+    """Return the observations and errors of `lines` (numbered from `first_line`); blank lines
+    are skipped. `kind` is `text` or `ndjson`; `reporter` applies to records without an envelope."""
+    batch = Batch()
+    pods_seen: set[str] = set()
+    for number, raw in enumerate(lines, start=first_line):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        try:
+            record, line_reporter = _read(line, kind, parser, reporter)
+            if line_reporter is None:
+                raise ValueError(NO_REPORTER)
+            batch.observations.append(observe(record, line_reporter, received_ms))
+        except ValueError as exc:  # ParseError is a ValueError
+            batch.reject(number, str(exc))
+            continue
+        if line_reporter.pod_ip and line_reporter.pod not in pods_seen:
+            pods_seen.add(line_reporter.pod)
+            batch.pod_ips.append((line_reporter.pod_ip, line_reporter))
+    return batch
+
+
+def _read(line: str, kind: str, parser: LogParser, reporter: Reporter | None) -> tuple[dict, Reporter | None]:
+    if kind == "text":
+        return parser.parse_line(line), reporter
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"invalid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ValueError("each NDJSON line must be an object")
+    log = obj.get("log", obj.get("message"))
+    if log is None:
+        return parse_json_record(obj), reporter
+    if not isinstance(log, str):
+        raise ValueError("the envelope's log must be a string")
+    meta = obj.get("kubernetes")
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise ValueError("the envelope's kubernetes must be an object")
+        reporter = reporter_from_kubernetes(meta)
+    return parser.parse_line(log), reporter

@@ -1,0 +1,155 @@
+"""The mesh as its access logs show it: workloads, their addresses, traffic rollups, and the
+requests whose two sides are still being matched."""
+
+from django.db import models
+
+from meshview.mesh.latency import LATENCY_BUCKETS_MS
+
+
+class Workload(models.Model):
+    """A workload that wrote access logs (it has a proxy) or was seen as a destination."""
+
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    app = models.CharField(max_length=253, blank=True)
+    version = models.CharField(max_length=253, blank=True)
+    service_account = models.CharField(max_length=253, blank=True)
+    role = models.CharField(max_length=32, blank=True, help_text="sidecar, ingress-gateway or egress-gateway")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    last_reported = models.DateTimeField(null=True, help_text="when its own proxy last wrote a record")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="mesh_workload_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class Address(models.Model):
+    """The address inventory: which workload a pod IP belonged to when last seen."""
+
+    ip = models.CharField(max_length=45, unique=True)
+    namespace = models.CharField(max_length=253)
+    workload = models.CharField(max_length=253)
+    app = models.CharField(max_length=253, blank=True)
+    version = models.CharField(max_length=253, blank=True)
+    role = models.CharField(max_length=32, blank=True)
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.ip} → {self.namespace}/{self.workload}"
+
+
+class RequestTwin(models.Model):
+    """A client-side record, kept for the settle window so the server side of the same request
+    (same x-request-id, sent to the pod at `upstream_ip`) can learn its source."""
+
+    request_id = models.CharField(max_length=128, db_index=True)
+    upstream_ip = models.CharField(max_length=45)
+    source_namespace = models.CharField(max_length=253)
+    source_workload = models.CharField(max_length=253)
+    source_app = models.CharField(max_length=253, blank=True)
+    source_version = models.CharField(max_length=253, blank=True)
+    source_role = models.CharField(max_length=32, blank=True)
+    received_at = models.FloatField(db_index=True, help_text="unix seconds")
+
+    def __str__(self) -> str:
+        return f"{self.request_id} from {self.source_namespace}/{self.source_workload}"
+
+
+class PendingRequest(models.Model):
+    """A server-side record whose source is not known yet; settled when its twin arrives or the
+    settle window ends."""
+
+    request_id = models.CharField(max_length=128, db_index=True)
+    observation = models.JSONField()
+    received_at = models.FloatField(db_index=True, help_text="unix seconds")
+
+    def __str__(self) -> str:
+        return f"pending {self.request_id or self.pk}"
+
+
+ROLLUP_DIMENSIONS = (
+    "bucket",
+    "reporter",
+    "source_namespace",
+    "source_workload",
+    "source_app",
+    "source_version",
+    "source_role",
+    "destination_namespace",
+    "destination_workload",
+    "destination_app",
+    "destination_version",
+    "destination_service",
+    "destination_service_name",
+    "destination_service_namespace",
+    "protocol",
+    "response_code",
+    "grpc_status",
+    "response_flags",
+    "mtls",
+    "unknown_reason",
+)
+LATENCY_COLUMNS = tuple(f"latency_{i}" for i in range(len(LATENCY_BUCKETS_MS) + 1))
+ROLLUP_MEASURES = ("requests", "duration_sum_ms", "bytes_received", "bytes_sent", *LATENCY_COLUMNS)
+
+
+class TrafficRollup(models.Model):
+    """Requests per 10-second bucket and edge, as Istio's metrics would count them.
+
+    `reporter` is `destination` for server-side records (source attributed) and `source` for
+    client-side ones; the graph prefers destination-reported traffic, as Kiali does, and uses
+    source-reported traffic only where no destination reported the edge. `latency_i` counts
+    requests in Istio's duration bucket i (`meshview.mesh.latency`), the last one +Inf.
+    """
+
+    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    reporter = models.CharField(max_length=12)
+    source_namespace = models.CharField(max_length=253)
+    source_workload = models.CharField(max_length=253)
+    source_app = models.CharField(max_length=253)
+    source_version = models.CharField(max_length=253)
+    source_role = models.CharField(max_length=32)
+    destination_namespace = models.CharField(max_length=253)
+    destination_workload = models.CharField(max_length=253)
+    destination_app = models.CharField(max_length=253)
+    destination_version = models.CharField(max_length=253)
+    destination_service = models.CharField(max_length=253)
+    destination_service_name = models.CharField(max_length=253)
+    destination_service_namespace = models.CharField(max_length=253)
+    protocol = models.CharField(max_length=8)
+    response_code = models.IntegerField()
+    grpc_status = models.CharField(max_length=8)
+    response_flags = models.CharField(max_length=128)
+    mtls = models.BooleanField()
+    unknown_reason = models.CharField(max_length=32)
+    requests = models.BigIntegerField()
+    duration_sum_ms = models.BigIntegerField()
+    bytes_received = models.BigIntegerField()
+    bytes_sent = models.BigIntegerField()
+
+    class Meta:
+        db_table = "mesh_traffic_rollup"
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.source_workload} → {self.destination_service} @ {self.bucket}: {self.requests}"
+
+
+for _column in LATENCY_COLUMNS:
+    TrafficRollup.add_to_class(_column, models.BigIntegerField(default=0))
+
+
+class TailOffset(models.Model):
+    """Where `ingest_envoy --follow` got to in a file, so a restart resumes there."""
+
+    path = models.CharField(max_length=4096, unique=True)
+    inode = models.BigIntegerField()
+    offset = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.path}@{self.offset}"

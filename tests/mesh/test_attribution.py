@@ -1,0 +1,169 @@
+"""Source attribution and rollups through the real ingest path, on SQLite and PostgreSQL."""
+
+import json
+import time
+from datetime import UTC, datetime
+
+import pytest
+from django.test import Client, override_settings
+
+from meshview.mesh import actions
+from meshview.mesh.models import PendingRequest, TrafficRollup
+from tests import meshsim
+from tests.meshsim import GATEWAY, PRODUCTPAGE, RATINGS, REVIEWS, SERVICES, Call
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anonymous")]
+START = datetime(2026, 11, 26, 12, 0, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def anonymous():
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True, MESHVIEW_SETTLE_SECONDS=10):
+        yield
+
+
+def post(client: Client, lines: list[str], **params: str) -> dict:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    response = client.post(f"/api/v1/ingest/envoy?{query}", "\n".join(lines), content_type="application/x-ndjson")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def edges(reporter: str = "destination") -> dict[tuple, int]:
+    """(source workload, destination workload or service, code, flags, reason) → requests."""
+    totals: dict[tuple, int] = {}
+    for r in TrafficRollup.objects.filter(reporter=reporter):
+        key = (
+            r.source_workload,
+            r.destination_workload if r.destination_workload != "unknown" else f"svc:{r.destination_service_name}",
+            r.response_code,
+            r.response_flags,
+            r.unknown_reason,
+        )
+        totals[key] = totals.get(key, 0) + r.requests
+    return totals
+
+
+def settle_later() -> int:
+    return actions.settle_expired(now=time.time() + 11)
+
+
+@pytest.mark.parametrize("client_first", [True, False], ids=["client-first", "server-first"])
+def test_gateway_to_sidecar_to_sidecar_is_correlated_by_request_id(client: Client, client_first: bool) -> None:
+    calls = [
+        Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=START, request_id="rid-1"),
+        Call(PRODUCTPAGE, SERVICES["reviews"], REVIEWS["v2"], start=START, request_id="rid-1"),
+        Call(REVIEWS["v2"], SERVICES["ratings"], RATINGS, start=START, request_id="rid-1"),
+    ]
+    if client_first:
+        post(client, list(meshsim.envoy_envelopes(calls, sides="client", with_ip=False)))
+        post(client, list(meshsim.envoy_envelopes(calls, sides="server", with_ip=False)))
+    else:
+        # Server sides first, callers last to first, so no caller's address is known yet.
+        for call in reversed(calls):
+            post(client, list(meshsim.envoy_envelopes([call], sides="server", with_ip=False)))
+        assert PendingRequest.objects.count() == 3  # nothing known yet about who called
+        post(client, list(meshsim.envoy_envelopes(calls, sides="client", with_ip=False)))
+    # The twins settled the pending records at once: no waiting for the settle window.
+    assert PendingRequest.objects.count() == 0
+    assert edges() == {
+        ("istio-ingressgateway", "productpage-v1", 200, "-", ""): 1,
+        ("productpage-v1", "reviews-v2", 200, "-", ""): 1,
+        ("reviews-v2", "ratings-v1", 200, "-", ""): 1,
+    }
+    rollup = TrafficRollup.objects.get(reporter="destination", destination_workload="productpage-v1")
+    assert (rollup.source_role, rollup.destination_service, rollup.mtls) == (
+        "ingress-gateway",
+        "productpage.bookinfo.svc.cluster.local",
+        True,
+    )
+
+
+def test_the_bookinfo_minute(client: Client) -> None:
+    calls = meshsim.bookinfo_calls(START)
+    answer = post(client, list(meshsim.envoy_envelopes(calls)))
+    assert answer["rejected"] == 0
+    settled = settle_later()
+    assert settled == 7  # the NodePort and probe requests, which nobody can vouch for
+    destination = edges()
+    assert destination[("istio-ingressgateway", "productpage-v1", 200, "-", "")] == 20
+    # canary split 18/1/1
+    assert destination[("productpage-v1", "reviews-v1", 200, "-", "")] == 18
+    assert destination[("productpage-v1", "reviews-v2", 200, "-", "")] == 1
+    assert destination[("productpage-v1", "reviews-v3", 200, "-", "")] == 1
+    assert destination[("unknown", "productpage-v1", 200, "-", "nodeport")] == 4
+    assert destination[("unknown", "details-v1", 200, "-", "probe")] == 3
+    assert destination[("ratings-v1", "mongodb-v1", 0, "-", "")] == 1
+    source = edges("source")
+    # Requests that never reached a workload exist only client-side, to the service.
+    assert source[("productpage-v1", "svc:reviews", 503, "UO", "")] == 2
+    assert source[("productpage-v1", "svc:ratings-canary", 404, "NR", "")] == 1
+    tcp = TrafficRollup.objects.get(reporter="destination", protocol="tcp")
+    assert (tcp.bytes_received, tcp.bytes_sent, tcp.response_code) == (512, 2048, 0)
+    mtls = {m: 0 for m in (True, False)}
+    for r in TrafficRollup.objects.filter(reporter="destination", destination_workload="ratings-v1"):
+        mtls[r.mtls] += r.requests
+    assert mtls == {True: 1, False: 1}
+    latency = TrafficRollup.objects.get(
+        reporter="destination", destination_workload="reviews-v1", source_workload="productpage-v1"
+    )
+    assert latency.duration_sum_ms == 18 * 40
+    assert latency.latency_5 == 18  # 40 ms falls in the (25, 50] bucket, index 5
+
+
+def test_each_request_counts_once_per_reporter_even_when_sent_twice_in_one_batch(client: Client) -> None:
+    calls = [Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=START) for _ in range(5)]
+    post(client, list(meshsim.envoy_envelopes(calls)))
+    post(client, list(meshsim.envoy_envelopes(calls[:2])))  # a shipper retry re-sends two
+    assert edges()[("istio-ingressgateway", "productpage-v1", 200, "-", "")] == 7
+    assert sum(TrafficRollup.objects.filter(reporter="source").values_list("requests", flat=True)) == 7
+
+
+def test_raw_lines_take_the_reporter_from_query_parameters(client: Client) -> None:
+    call = Call(PRODUCTPAGE, SERVICES["details"], meshsim.DETAILS, start=START)
+    response = client.post(
+        "/api/v1/ingest/envoy?namespace=bookinfo&pod=productpage-v1-5f7d8c9b6d-x2k4q&app=productpage&version=v1",
+        meshsim.client_line(call) + "\r\n",
+        content_type="text/plain",
+    )
+    assert response.json() == {"accepted": 1, "rejected": 0, "errors": []}
+    rollup = TrafficRollup.objects.get()
+    assert (rollup.reporter, rollup.source_workload, rollup.source_app, rollup.destination_service_name) == (
+        "source",
+        "productpage-v1",
+        "productpage",
+        "details",
+    )
+
+
+def test_a_server_side_record_unmatched_after_the_window_falls_back_to_the_caller_address(client: Client) -> None:
+    call = Call(PRODUCTPAGE, SERVICES["details"], meshsim.DETAILS, start=START)
+    # productpage's address is known from another of its records.
+    other = Call(PRODUCTPAGE, SERVICES["reviews"], REVIEWS["v1"], start=START)
+    post(client, list(meshsim.envoy_envelopes([other], sides="client")))
+    post(client, list(meshsim.envoy_envelopes([call], sides="server")))
+    assert PendingRequest.objects.count() == 0  # the caller's address was known at once
+    assert edges()[("productpage-v1", "details-v1", 200, "-", "")] == 1
+
+
+def test_workloads_list_flags_a_destination_without_a_sidecar(client: Client) -> None:
+    legacy = meshsim.Pod("bookinfo", "legacy-v1", "legacy", "v1", "10.0.9.9")
+    calls = [
+        Call(PRODUCTPAGE, meshsim.Service("legacy", "bookinfo"), legacy, start=START),
+        Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=START),
+    ]
+    post(client, list(meshsim.envoy_envelopes(calls, sides="client")))
+    body = client.get("/api/v1/workloads").json()
+    by_name = {w["name"]: w for w in body["results"]}
+    assert by_name["productpage-v1"]["hasSidecar"] is True
+    assert by_name["istio-ingressgateway"]["role"] == "ingress-gateway"
+    assert by_name["legacy"]["missingSidecar"] is True
+    assert by_name["legacy"]["hasSidecar"] is False
+    assert "productpage" not in by_name  # reached, and its pod reports: not flagged
+    assert client.get("/api/v1/namespaces").json() == {"namespaces": ["bookinfo", "istio-system"]}
+
+
+def test_ingest_counts_show_in_metrics(client: Client) -> None:
+    post(client, [json.dumps({"log": "garbage", "kubernetes": PRODUCTPAGE.kubernetes()})])
+    text = client.get("/metrics").content.decode()
+    assert 'meshview_ingest_records_total{outcome="rejected",signal="envoy"}' in text
