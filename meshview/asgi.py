@@ -1,6 +1,7 @@
 """ASGI entry point: Django for HTTP, Channels consumers for websockets."""
 
 import os
+from collections.abc import Callable
 
 from django.core.asgi import get_asgi_application
 
@@ -20,3 +21,13 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+
+async def otlp_application(scope: dict, receive: Callable, send: Callable) -> None:
+    """The OTLP/HTTP port (4318 by convention): only `/v1/traces`, served by the same views."""
+    if scope["type"] == "http" and scope["path"] == "/v1/traces":
+        await django_asgi_app(scope, receive, send)
+        return
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"only /v1/traces is served on this port"})

@@ -100,6 +100,16 @@ def _secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _seconds(name: str, default: str) -> int:
+    """Read a duration such as 7d, 36h, 90m or 3600 (seconds)."""
+    raw = _env(name, default)
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (raw[:-1], raw[-1]) if raw[-1:] in units else (raw, "s")
+    if not number.isdigit() or int(number) == 0:
+        raise ImproperlyConfigured(f"{name}: {raw!r} is not a duration such as 7d, 36h, 90m or 3600")
+    return int(number) * units[unit]
+
+
 def _int(name: str, default: int, minimum: int = 1) -> int:
     raw = _env(name)
     if not raw:
@@ -127,6 +137,8 @@ MESHVIEW_MAX_BODY_BYTES = _int("MESHVIEW_MAX_BODY_BYTES", 16 * 1024 * 1024)
 MESHVIEW_MAX_LINES_PER_REQUEST = _int("MESHVIEW_MAX_LINES_PER_REQUEST", 100_000)
 # How long a server-side access-log record waits for its client-side twin (same x-request-id).
 MESHVIEW_SETTLE_SECONDS = _int("MESHVIEW_SETTLE_SECONDS", 10)
+MESHVIEW_TRACE_RETENTION_SECONDS = _seconds("MESHVIEW_TRACE_RETENTION", "7d")
+MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -141,6 +153,7 @@ INSTALLED_APPS = [
     "channels",
     "meshview.core",
     "meshview.mesh",
+    "meshview.traces",
     "meshview.live",
 ]
 
@@ -234,6 +247,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "meshview.core.tasks.record_heartbeat", "schedule": 15.0},
     "settle-requests": {"task": "meshview.mesh.tasks.settle_requests", "schedule": 5.0},
+    "maintain-span-store": {"task": "meshview.traces.tasks.maintain_span_store", "schedule": 3600.0},
 }
 
 LOGGING = {

@@ -34,11 +34,11 @@ def token_from_header(header: str) -> ApiToken | None:
     return token
 
 
-def denial(request: HttpRequest, token: ApiToken | None, scope: str) -> str | None:
-    """Return why `request` may not use `scope`, or None when it may."""
+def denial(user: Any, token: ApiToken | None, scope: str) -> str | None:
+    """Return why a caller (its session `user`, None without one, and its bearer `token`) may
+    not use `scope`, or None when it may."""
     if token is not None:
         return None if token.has_scope(scope) else f"token lacks the {scope!r} scope"
-    user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return None if scope == "read" or user.is_staff else f"{scope!r} needs a staff account or a token"
     if settings.MESHVIEW_ANONYMOUS_ACCESS:
@@ -67,7 +67,7 @@ class ScopePermission(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         scope = getattr(view, "required_scope", "read")
-        reason = denial(request, request.auth if isinstance(request.auth, ApiToken) else None, scope)
+        reason = denial(request.user, request.auth if isinstance(request.auth, ApiToken) else None, scope)
         if reason is not None:
             self.message = reason
             return False
@@ -84,7 +84,7 @@ def require_scope(scope: str) -> Callable:
                 token = token_from_header(request.headers.get("Authorization", ""))
             except PermissionError as exc:
                 return _refusal(str(exc), 401)
-            reason = denial(request, token, scope)
+            reason = denial(getattr(request, "user", None), token, scope)
             if reason is not None:
                 return _refusal(reason, 403 if token is not None else 401)
             return view(request, *args, **kwargs)

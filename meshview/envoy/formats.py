@@ -47,11 +47,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from meshview.envoy.record import (
     CANONICAL_KEYS,
     CONVERTERS,
+    ISO_MILLIS_PATTERN,
     Converter,
     ParseError,
     complete_record,
@@ -116,7 +118,6 @@ AUTO_ORDER: tuple[str, ...] = (
 _COMMAND = re.compile(r"%(?:(%)|([A-Z][A-Z0-9_]*)(?:\(([^)]*)\))?(?::\d+)?%)")
 
 _INTEGER = r"\d+"
-_ISO_MILLIS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 _CLUSTER = r'[^\s;"]+(?:;[^\s;"]+)*'
 
 _OPERATOR_KEYS = {
@@ -192,7 +193,7 @@ def command_field(name: str, arg: str | None) -> Field | None:
     convert = CONVERTERS[key]
     if key == "start_time":
         if arg is None:
-            return Field(key, True, to_iso_time, _ISO_MILLIS)
+            return Field(key, True, to_iso_time, ISO_MILLIS_PATTERN)
         time_format = TimeFormat(arg)
         return Field(key, True, time_format.convert, time_format.pattern, post=time_format.convert)
     if key == "response_flags":
@@ -264,7 +265,6 @@ class CompiledFormat:
     """
 
     def __init__(self, fmt: str, name: str | None = None) -> None:
-        self.fmt = fmt
         self.name = name
         tokens = parse_format(fmt.rstrip())
         if not any(isinstance(token, tuple) for token in tokens):
@@ -291,13 +291,14 @@ class CompiledFormat:
             strict.append(f"(?:-|(?P<{group}>{field.value or loose}){field.suffix})")
             lenient.append(f"(?P<{group}>{loose})")
         tail = r"\s*\Z"
-        self.strict = re.compile("".join(strict) + tail)
+        # ASCII: a count is ASCII digits, and blanks are what Envoy prints between fields.
+        self.strict = re.compile("".join(strict) + tail, re.ASCII)
         self._lenient_source = "".join(lenient) + tail
         self._lenient: re.Pattern[str] | None = None
         self._posts = tuple(
             (group, field.post) for group, field in self._fields.items() if field.canonical and field.post
         )
-        self._extras = tuple((group, field) for group, field in self._fields.items() if not field.canonical)
+        self._has_extras = any(not field.canonical for field in self._fields.values())
         # A format with every canonical key in record order needs no filling in or reordering.
         self._complete = tuple(self._fields) == CANONICAL_KEYS
 
@@ -320,10 +321,12 @@ class CompiledFormat:
                 fields[group] = post(fields[group])
         except ValueError as error:
             raise ParseError(f"{self._fields[group].key} {error}") from None
+        if self._has_extras:
+            return self._assemble(fields, post_done=True)
         if self._complete:
             fields["direction"] = direction(fields["upstream_cluster"])
             return fields
-        return self._assemble(fields, post_done=True)
+        return complete_record(fields)
 
     def match_lenient(self, line: str) -> dict[str, Any] | None:
         """Return the record for a line the strict regex missed, None when this format cannot
@@ -332,7 +335,7 @@ class CompiledFormat:
         Raises ParseError naming the field whose value is bad.
         """
         if self._lenient is None:
-            self._lenient = re.compile(self._lenient_source)
+            self._lenient = re.compile(self._lenient_source, re.ASCII)
         found = self._lenient.match(line)
         if found is None:
             return None
@@ -354,9 +357,15 @@ class CompiledFormat:
             else:
                 extra[field.key] = value
         record = complete_record(canonical)
-        if self._extras:
+        if self._has_extras:
             record["extra"] = extra
         return record
+
+
+@cache
+def builtin_format(name: str) -> CompiledFormat:
+    """Return the compiled built-in layout ``name``; raises KeyError for an unknown name."""
+    return CompiledFormat(BUILTIN_FORMATS[name], name)
 
 
 def _context_value(following: str | tuple[str, str | None] | None, after: object) -> str:

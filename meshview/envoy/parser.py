@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from functools import cache
 from typing import Any
 
-from meshview.envoy.formats import AUTO_ORDER, BUILTIN_FORMATS, CompiledFormat
+from meshview.envoy.formats import AUTO_ORDER, BUILTIN_FORMATS, CompiledFormat, builtin_format
 from meshview.envoy.jsonlog import ISTIO_JSON, JsonFormat
 from meshview.envoy.record import ParseError
 
@@ -29,12 +28,6 @@ MAX_LINE_LENGTH = 64 * 1024
 _PREFIXES = re.compile(
     r"\ufeff?(?:(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)|\[pod/[^\s\]]+\])(?: |\Z))*"
 )
-
-
-@cache
-def builtin_format(name: str) -> CompiledFormat:
-    """Return the compiled built-in layout ``name``; raises KeyError for an unknown name."""
-    return CompiledFormat(BUILTIN_FORMATS[name], name)
 
 
 def strip_prefixes(line: str) -> str:
@@ -112,9 +105,9 @@ class LogParser:
             raise ParseError("line is empty")
         if self._json is not None and (not self._formats or text.lstrip().startswith("{")):
             return self._json.parse(text)
-        current = self._current
-        for candidate in (current, *(other for other in self._formats if other is not current)):
-            record = candidate.match(text) if candidate is not None else None
+        # sorted() is stable: the current layout first, then the others in their own order.
+        for candidate in sorted(self._formats, key=lambda other: other is not self._current):
+            record = candidate.match(text)
             if record is not None:
                 self._current = candidate
                 return record

@@ -71,7 +71,7 @@ class TimeFormat:
             else:
                 parts.append(f"(?:{value})")
         parts.append(re.escape(expanded[position:]))
-        self._regex = re.compile("".join(parts))
+        self._regex = re.compile("".join(parts), re.ASCII)
         # The line regex embeds this one, where its groups would clash with the line's own.
         self.pattern = re.sub(r"\(\?P<\w+>", "(?:", self._regex.pattern)
         has_date = "year" in named or "year2" in named

@@ -1,5 +1,7 @@
 """Publishing live events to websocket groups, only after the writing transaction commits."""
 
+from collections.abc import Callable
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -7,14 +9,14 @@ from django.db import transaction
 TRACES_GROUP = "traces"
 
 
-def publish_after_commit(group: str, event_type: str, payload: dict) -> None:
-    """Send `{"type": event_type, **payload}` to `group` once the current transaction commits
-    (at once outside a transaction), so a browser never sees data that was rolled back."""
-    message = {"type": event_type, **payload}
+def publish(group: str, event_type: str, payload: dict) -> None:
+    """Send `{"type": event_type, **payload}` to every socket in `group`, in any process."""
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, {"type": event_type, **payload})
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, message)
 
-    transaction.on_commit(send)
+def publish_after_commit(group: str, event_type: str, payload: Callable[[], dict]) -> None:
+    """Publish once the current transaction commits (at once outside one), so a browser never
+    sees data that was rolled back; `payload` is computed then, from committed data."""
+    transaction.on_commit(lambda: publish(group, event_type, payload()))

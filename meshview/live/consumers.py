@@ -2,10 +2,12 @@
 
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from meshview.live.broadcast import TRACES_GROUP
+from meshview.traces import queries
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -38,7 +40,10 @@ class TracesConsumer(LiveConsumer):
     group = TRACES_GROUP
 
     async def send_snapshot(self) -> None:
-        await self.send_json({"type": "traces.snapshot", "traces": []})
+        recent = await database_sync_to_async(
+            lambda: queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES))
+        )()
+        await self.send_json({"type": "traces.snapshot", "traces": recent})
 
     async def traces_delta(self, event: dict[str, Any]) -> None:
         await self.relay(event)

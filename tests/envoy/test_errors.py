@@ -50,6 +50,11 @@ def test_custom_format_miss_is_named_generically() -> None:
             "[2024-05-01_noon]",
             "start_time is not an ISO-8601 timestamp: '2024-05-01_noon'",
         ),
+        (
+            "[2024-05-01T12:00:00.123Z]",
+            "[2024-13-01T12:00:00.123Z]",
+            "start_time is not an ISO-8601 timestamp: '2024-13-01T12:00:00.123Z'",
+        ),
     ],
 )
 def test_bad_values_are_named(old: str, new: str, message: str) -> None:

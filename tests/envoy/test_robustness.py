@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshview.envoy import LogParser
+from meshview.envoy import LogParser, ParseError
 
 from .helpers import FIXTURES, record
 from .test_layouts import ISTIO_1_24_INBOUND_LINE, ISTIO_1_24_INBOUND_RECORD
@@ -157,3 +157,11 @@ def test_listener_failure_record() -> None:
 def test_direction_follows_the_upstream_cluster(cluster: str, direction: str | None) -> None:
     line = ISTIO_1_24_INBOUND_LINE.replace(" inbound|9080|| ", f" {cluster} ")
     assert LogParser("auto").parse_line(line)["direction"] == direction
+
+
+def test_non_ascii_text_is_kept_and_non_ascii_digits_are_not_counts() -> None:
+    line = ISTIO_1_24_INBOUND_LINE.replace("AppleWebKit/537.36", "Mañana/1.0 (日本語)")
+    assert LogParser("auto").parse_line(line)["user_agent"] == "Mozilla/5.0 (X11; Linux x86_64) Mañana/1.0 (日本語)"
+    line = ISTIO_1_24_INBOUND_LINE.replace(" 200 - via_upstream", " \u0662\u0660\u0660 - via_upstream")
+    with pytest.raises(ParseError, match=r"^response_code is not an integer"):
+        LogParser("auto").parse_line(line)

@@ -38,7 +38,7 @@ async def test_an_event_published_after_commit_reaches_every_open_socket(channel
         assert snapshot["type"] == "traces.snapshot"
 
     def publish() -> None:
-        publish_after_commit(TRACES_GROUP, "traces.delta", {"traces": [{"traceId": "ab" * 16}]})
+        publish_after_commit(TRACES_GROUP, "traces.delta", lambda: {"traces": [{"traceId": "ab" * 16}]})
         connections.close_all()  # this worker thread's connection would outlive the test database
 
     await sync_to_async(publish)()

@@ -1,3 +1,4 @@
+import asyncio
 import ipaddress
 import signal
 import subprocess
@@ -41,6 +42,21 @@ def _exit_on_sigterm(signum: int, frame: Any) -> NoReturn:
     sys.exit(0)
 
 
+class PeerServer(uvicorn.Server):
+    """A uvicorn server that stops its peers too: each server installs the same signal
+    handlers, and only the last one's would otherwise see Ctrl-C or SIGTERM."""
+
+    peers: list["PeerServer"]
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        for server in self.peers:
+            uvicorn.Server.handle_exit(server, sig, frame)
+
+
+async def _serve_all(servers: list[PeerServer]) -> None:
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
 class Command(BaseCommand):
     help = (
         "Run meshview: apply migrations, then serve HTTP and websockets; without REDIS_URL also run "
@@ -51,6 +67,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
         parser.add_argument("--no-worker", action="store_true", help="do not start the embedded Celery worker and beat")
+        parser.add_argument(
+            "--otlp-http-port", type=int, help="also serve OTLP/HTTP POST /v1/traces on this port (4318)"
+        )
+        parser.add_argument("--otlp-grpc-port", type=int, help="also serve OTLP/gRPC on this port (4317)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
@@ -63,19 +83,46 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(f"meshview on http://{shown}:{port}/ (API docs at /api/docs/); Ctrl-C stops it")
-        config = uvicorn.Config(
-            "meshview.asgi:application",
-            host=host,
-            port=port,
-            lifespan="off",
-            log_level="info",
-            timeout_graceful_shutdown=5,
-        )
+        servers = [
+            PeerServer(
+                uvicorn.Config(
+                    "meshview.asgi:application",
+                    host=host,
+                    port=port,
+                    lifespan="off",
+                    log_level="info",
+                    timeout_graceful_shutdown=5,
+                )
+            )
+        ]
+        if options["otlp_http_port"]:
+            servers.append(
+                PeerServer(
+                    uvicorn.Config(
+                        "meshview.asgi:otlp_application",
+                        host=host,
+                        port=options["otlp_http_port"],
+                        lifespan="off",
+                        log_level="info",
+                    )
+                )
+            )
+            self.stdout.write(f"OTLP/HTTP on http://{shown}:{options['otlp_http_port']}/v1/traces")
+        grpc_server = None
+        if options["otlp_grpc_port"]:
+            from meshview.traces.grpc_server import start_grpc_server
+
+            grpc_server = start_grpc_server(host, options["otlp_grpc_port"])
+            self.stdout.write(f"OTLP/gRPC on {shown}:{options['otlp_grpc_port']}")
+        for server in servers:
+            server.peers = servers
         try:
-            uvicorn.Server(config).run()
+            asyncio.run(_serve_all(servers))
         except KeyboardInterrupt:
             pass
         finally:
+            if grpc_server is not None:
+                grpc_server.stop(grace=5).wait()
             if worker is not None:
                 self._stop_worker(worker)
 

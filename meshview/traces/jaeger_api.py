@@ -1,0 +1,252 @@
+"""Jaeger's query API (v1 and v3) under /jaeger/, so Grafana's Jaeger data source and Jaeger's
+own UI and tools work with base URL http://HOST:PORT/jaeger. Same JSON, units and errors as
+Jaeger; every parameter is validated, and a bad one is a 400 naming it."""
+
+import json
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from meshview.core.auth import require_scope
+from meshview.traces import queries
+from meshview.traces.durations import parse_go_duration
+from meshview.traces.jaeger import SPAN_KIND_TAGS, dependencies, jaeger_trace, otlp_json
+from meshview.traces.model import SPAN_KIND_UNSPECIFIED
+
+DEFAULT_LOOKBACK_NS = 2 * 86_400 * 10**9  # Jaeger's search default: the last 2 days
+DEFAULT_DEPENDENCY_LOOKBACK_MS = 86_400_000
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1500
+SPAN_KINDS = {name: kind for kind, name in SPAN_KIND_TAGS.items()} | {"unspecified": SPAN_KIND_UNSPECIFIED}
+_TRACE_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+class BadParameter(ValueError):
+    pass
+
+
+def _v1_envelope(data: Any, status: int = 200, error: str = "") -> JsonResponse:
+    total = len(data) if isinstance(data, list) else 0
+    errors = [{"code": status, "msg": error}] if error else None
+    body = {"data": data, "total": total, "limit": 0, "offset": 0, "errors": errors}
+    return JsonResponse(body, status=status, safe=False)
+
+
+def _v3_error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"httpCode": status, "message": message}}, status=status)
+
+
+def jaeger_view(version: int) -> Callable:
+    """GET only, read scope, and BadParameter answered as Jaeger answers a bad request."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except BadParameter as exc:
+                return _v1_envelope(None, 400, str(exc)) if version == 1 else _v3_error(400, str(exc))
+
+        return require_GET(require_scope("read")(wrapped))
+
+    return decorator
+
+
+def _trace_id(raw: str) -> str:
+    if not _TRACE_ID.match(raw):
+        raise BadParameter(f"traceID {raw[:64]!r} is not a hex trace id")
+    return raw.lower().rjust(32, "0")
+
+
+def _int(request: HttpRequest, name: str, default: int | None = None) -> int | None:
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"-?\d{1,19}", raw):
+        raise BadParameter(f"{name} must be an integer, got {raw[:40]!r}")
+    return int(raw)
+
+
+def _duration(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_go_duration(raw)
+    except ValueError as exc:
+        raise BadParameter(f"{name}: {exc}") from None
+
+
+def _span_kind(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw not in SPAN_KINDS:
+        raise BadParameter(f"{name} must be one of {', '.join(sorted(SPAN_KINDS))}")
+    return SPAN_KINDS[raw]
+
+
+def _limit(value: int | None) -> int:
+    if value is None or value == 0:
+        return DEFAULT_LIMIT
+    if value < 0:
+        raise BadParameter("limit must not be negative")
+    return min(value, MAX_LIMIT)
+
+
+def _tags(request: HttpRequest, json_name: str, pair_name: str | None) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    raw = request.GET.get(json_name, "").strip()
+    if raw:
+        try:
+            decoded = json.loads(raw)
+        except (json.JSONDecodeError, RecursionError):
+            raise BadParameter(f"{json_name} must be a JSON object of strings") from None
+        if not isinstance(decoded, dict) or not all(isinstance(v, str) for v in decoded.values()):
+            raise BadParameter(f"{json_name} must be a JSON object of strings")
+        tags.update(decoded)
+    for pair in request.GET.getlist(pair_name) if pair_name else []:
+        key, sep, value = pair.partition(":")
+        if not sep or not key:
+            raise BadParameter(f"{pair_name} must be key:value, got {pair[:64]!r}")
+        tags[key] = value
+    return tags
+
+
+def _operation_items(service: str, kind: int | None) -> list[dict[str, str]]:
+    return [{"name": name, "spanKind": SPAN_KIND_TAGS.get(k, "")} for name, k in queries.operations(service, kind)]
+
+
+# --- v1 --------------------------------------------------------------------------------------
+
+
+@jaeger_view(1)
+def services(request: HttpRequest) -> HttpResponse:
+    return _v1_envelope(queries.services())
+
+
+@jaeger_view(1)
+def service_operations(request: HttpRequest, service: str) -> HttpResponse:
+    return _v1_envelope(sorted({name for name, _ in queries.operations(service)}))
+
+
+@jaeger_view(1)
+def operations(request: HttpRequest) -> HttpResponse:
+    return _v1_envelope(_operation_items(request.GET.get("service", ""), _span_kind(request, "spanKind")))
+
+
+@jaeger_view(1)
+def traces(request: HttpRequest) -> HttpResponse:
+    """Search, or fetch the traces named by `traceID` parameters."""
+    wanted = [_trace_id(raw) for raw in request.GET.getlist("traceID")]
+    if not wanted:
+        now_us = int(time.time() * 1e6)
+        end_us = _int(request, "end", now_us)
+        start_us = _int(request, "start", (end_us or now_us) - DEFAULT_LOOKBACK_NS // 1000)
+        query = queries.TraceQuery(
+            start_min_ns=(start_us or 0) * 1000,
+            start_max_ns=(end_us or now_us) * 1000,
+            service=request.GET.get("service", ""),
+            operation=request.GET.get("operation", ""),
+            span_kind=_span_kind(request, "spanKind"),
+            tags=_tags(request, "tags", "tag"),
+            duration_min_ns=_duration(request, "minDuration"),
+            duration_max_ns=_duration(request, "maxDuration"),
+            limit=_limit(_int(request, "limit")),
+        )
+        wanted = queries.find_trace_ids(query)
+    found = queries.load_traces(wanted)
+    return _v1_envelope([jaeger_trace(*found[t]) for t in wanted if t in found])
+
+
+@jaeger_view(1)
+def trace(request: HttpRequest, trace_id: str) -> HttpResponse:
+    wanted = _trace_id(trace_id)
+    found = queries.load_traces([wanted]).get(wanted)
+    if found is None:
+        return _v1_envelope(None, 404, "trace not found")
+    return _v1_envelope([jaeger_trace(*found)])
+
+
+@jaeger_view(1)
+def dependency_links(request: HttpRequest) -> HttpResponse:
+    end_ms = _int(request, "endTs", int(time.time() * 1000)) or 0
+    lookback_ms = _int(request, "lookback", DEFAULT_DEPENDENCY_LOOKBACK_MS) or 0
+    if lookback_ms < 0:
+        raise BadParameter("lookback must not be negative")
+    links = queries.dependency_links((end_ms - lookback_ms) * 10**6, end_ms * 10**6)
+    return _v1_envelope(dependencies(links))
+
+
+# --- v3 --------------------------------------------------------------------------------------
+
+
+def _rfc3339(request: HttpRequest, name: str) -> int:
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        raise BadParameter(f"{name} is required (RFC 3339)")
+    try:
+        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", raw))
+    except ValueError:
+        raise BadParameter(f"{name} must be an RFC 3339 time, got {raw[:64]!r}") from None
+    if moment.tzinfo is None:
+        raise BadParameter(f"{name} must carry a time zone (Z or ±hh:mm)")
+    return int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
+
+
+def _v3_query(request: HttpRequest) -> queries.TraceQuery:
+    return queries.TraceQuery(
+        start_min_ns=_rfc3339(request, "query.startTimeMin"),
+        start_max_ns=_rfc3339(request, "query.startTimeMax"),
+        service=request.GET.get("query.serviceName", ""),
+        operation=request.GET.get("query.operationName", ""),
+        tags=_tags(request, "query.attributes", None),
+        duration_min_ns=_duration(request, "query.durationMin"),
+        duration_max_ns=_duration(request, "query.durationMax"),
+        limit=_limit(_int(request, "query.searchDepth") or _int(request, "query.numTraces")),
+    )
+
+
+@jaeger_view(3)
+def v3_services(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"services": queries.services()})
+
+
+@jaeger_view(3)
+def v3_operations(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(
+        {"operations": _operation_items(request.GET.get("service", ""), _span_kind(request, "spanKind"))}
+    )
+
+
+def _v3_traces(trace_ids: list[str]) -> HttpResponse:
+    found = queries.load_traces(trace_ids)
+    if not found:
+        return _v3_error(404, "trace not found" if len(trace_ids) == 1 else "no trace matches")
+    spans, resources = [], {}
+    for trace_id in trace_ids:
+        if trace_id in found:
+            spans += found[trace_id][0]
+            resources.update(found[trace_id][1])
+    return JsonResponse({"result": otlp_json(spans, resources)})
+
+
+@jaeger_view(3)
+def v3_traces(request: HttpRequest) -> HttpResponse:
+    return _v3_traces(queries.find_trace_ids(_v3_query(request)))
+
+
+@jaeger_view(3)
+def v3_trace(request: HttpRequest, trace_id: str) -> HttpResponse:
+    return _v3_traces([_trace_id(trace_id)])
+
+
+@jaeger_view(3)
+def v3_trace_summaries(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"summaries": queries.summaries(queries.find_trace_ids(_v3_query(request)))})

@@ -1,0 +1,217 @@
+"""Reading the span store: trace search with Jaeger's semantics, traces by id, summaries,
+services, operations and service dependencies."""
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Max
+
+from meshview.traces.model import STATUS_ERROR, Resource, Span
+from meshview.traces.models import Operation
+from meshview.traces.models import Resource as ResourceRow
+from meshview.traces.models import Span as SpanRow
+
+Trace = tuple[list[Span], dict[str, Resource]]
+LIVE_TRACES = 20  # traces in a live snapshot, and at most per live update
+
+
+@dataclass
+class TraceQuery:
+    """A trace matches when one of its spans satisfies every given condition."""
+
+    start_min_ns: int
+    start_max_ns: int
+    service: str = ""
+    operation: str = ""
+    span_kind: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    duration_min_ns: int | None = None
+    duration_max_ns: int | None = None
+    limit: int = 100
+
+
+def _json_path(key: str) -> str:
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def find_trace_ids(query: TraceQuery) -> list[str]:
+    """Return the ids of matching traces, newest first, at most `query.limit`."""
+    where = ["start_ns >= %s", "start_ns <= %s"]
+    params: list[Any] = [query.start_min_ns, query.start_max_ns]
+    for column, value in (("service_name", query.service), ("name", query.operation)):
+        if value:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if query.span_kind is not None:
+        where.append("kind = %s")
+        params.append(query.span_kind)
+    if query.duration_min_ns is not None:
+        where.append("duration_ns >= %s")
+        params.append(query.duration_min_ns)
+    if query.duration_max_ns is not None:
+        where.append("duration_ns <= %s")
+        params.append(query.duration_max_ns)
+    if query.tags:
+        if connection.vendor == "postgresql":
+            where.append("search_tags @> %s::jsonb")
+            params.append(json.dumps({key: [value] for key, value in query.tags.items()}))
+        else:
+            for key, value in query.tags.items():
+                where.append("EXISTS (SELECT 1 FROM json_each(traces_span.search_tags, %s) WHERE value = %s)")
+                params += [_json_path(key), value]
+    sql = (
+        f"SELECT trace_id, MAX(start_ns) AS newest FROM traces_span WHERE {' AND '.join(where)} "  # noqa: S608
+        "GROUP BY trace_id ORDER BY newest DESC LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, query.limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _span(row: SpanRow) -> Span:
+    return Span(
+        trace_id=row.trace_id,
+        span_id=row.span_id,
+        parent_span_id=row.parent_span_id,
+        trace_state=row.trace_state,
+        name=row.name,
+        kind=row.kind,
+        start_ns=row.start_ns,
+        end_ns=row.end_ns,
+        status_code=row.status_code,
+        status_message=row.status_message,
+        attributes=row.attributes,
+        events=row.events,
+        links=row.links,
+        resource_key=row.resource_key,
+        service_name=row.service_name,
+        scope_name=row.scope_name,
+        scope_version=row.scope_version,
+        scope_attributes=row.scope_attributes,
+        flags=row.flags,
+        dropped_attributes_count=row.dropped_attributes_count,
+        dropped_events_count=row.dropped_events_count,
+        dropped_links_count=row.dropped_links_count,
+    )
+
+
+def load_traces(trace_ids: Sequence[str]) -> dict[str, Trace]:
+    """Return every span of each trace (ordered by start) with the resources they reference;
+    a trace id with no spans is absent from the result."""
+    if not trace_ids:
+        return {}
+    rows = SpanRow.objects.filter(trace_id__in=list(trace_ids)).defer("search_tags").order_by("start_ns", "id")
+    spans = [_span(row) for row in rows]
+    keys = {span.resource_key for span in spans}
+    resources = {r.key: Resource(attributes=r.attributes, key=r.key) for r in ResourceRow.objects.filter(key__in=keys)}
+    traces: dict[str, Trace] = {}
+    for span in spans:
+        trace = traces.setdefault(span.trace_id, ([], {}))
+        trace[0].append(span)
+        if span.resource_key in resources:
+            trace[1][span.resource_key] = resources[span.resource_key]
+    return traces
+
+
+def summaries(trace_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Return Jaeger v3 trace summaries for `trace_ids` (in that order), computed in SQL so a
+    10,000-span trace costs no more than a small one."""
+    if not trace_ids:
+        return []
+    ids = list(trace_ids)
+    marks = ", ".join(["%s"] * len(ids))
+    by_trace: dict[str, dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT trace_id, service_name, COUNT(*), SUM(CASE WHEN status_code = %s THEN 1 ELSE 0 END), "  # noqa: S608
+            f"MIN(start_ns), MAX(end_ns) FROM traces_span WHERE trace_id IN ({marks}) "
+            "GROUP BY trace_id, service_name ORDER BY trace_id, service_name",
+            [STATUS_ERROR, *ids],
+        )
+        for trace_id, service, count, errors, start, end in cursor.fetchall():
+            summary = by_trace.setdefault(
+                trace_id,
+                {
+                    "traceId": trace_id,
+                    "rootServiceName": "",
+                    "rootOperationName": "",
+                    "minStartTimeUnixNano": start,
+                    "maxEndTimeUnixNano": end,
+                    "spanCount": 0,
+                    "errorSpanCount": 0,
+                    "orphanSpanCount": 0,
+                    "services": [],
+                },
+            )
+            summary["minStartTimeUnixNano"] = min(summary["minStartTimeUnixNano"], start)
+            summary["maxEndTimeUnixNano"] = max(summary["maxEndTimeUnixNano"], end)
+            summary["spanCount"] += count
+            summary["errorSpanCount"] += int(errors)
+            summary["services"].append({"name": service, "spanCount": count, "errorSpanCount": int(errors)})
+        cursor.execute(
+            f"SELECT trace_id, service_name, name, start_ns FROM traces_span WHERE trace_id IN ({marks}) "  # noqa: S608
+            "AND parent_span_id = '' ORDER BY trace_id, start_ns",
+            ids,
+        )
+        for trace_id, service, name, _ in cursor.fetchall():
+            summary = by_trace[trace_id]
+            if not summary["rootServiceName"]:
+                summary["rootServiceName"], summary["rootOperationName"] = service, name
+        cursor.execute(
+            f"SELECT c.trace_id, COUNT(*) FROM traces_span c WHERE c.trace_id IN ({marks}) "  # noqa: S608
+            "AND c.parent_span_id <> '' AND NOT EXISTS (SELECT 1 FROM traces_span p "
+            "WHERE p.trace_id = c.trace_id AND p.span_id = c.parent_span_id) GROUP BY c.trace_id",
+            ids,
+        )
+        for trace_id, orphans in cursor.fetchall():
+            by_trace[trace_id]["orphanSpanCount"] = orphans
+    result = []
+    for trace_id in ids:
+        if trace_id in by_trace:
+            found = by_trace[trace_id]
+            found["minStartTimeUnixNano"] = str(found["minStartTimeUnixNano"])
+            found["maxEndTimeUnixNano"] = str(found["maxEndTimeUnixNano"])
+            result.append(found)
+    return result
+
+
+def services() -> list[str]:
+    return sorted(set(Operation.objects.values_list("service_name", flat=True)))
+
+
+def operations(service: str = "", span_kind: int | None = None) -> list[tuple[str, int]]:
+    """(name, kind) pairs, sorted; all services when `service` is empty."""
+    query = Operation.objects.all()
+    if service:
+        query = query.filter(service_name=service)
+    if span_kind is not None:
+        query = query.filter(kind=span_kind)
+    return sorted(set(query.values_list("name", "kind")))
+
+
+def dependency_links(start_ns: int, end_ns: int) -> list[tuple[str, str, int]]:
+    """(parent service, child service, calls) for parent/child spans in different services
+    whose child started in [start_ns, end_ns]."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.service_name, c.service_name, COUNT(*) FROM traces_span c "
+            "JOIN traces_span p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
+            "WHERE c.start_ns >= %s AND c.start_ns <= %s AND p.service_name <> c.service_name "
+            "GROUP BY p.service_name, c.service_name ORDER BY p.service_name, c.service_name",
+            [start_ns, end_ns],
+        )
+        return [(parent, child, count) for parent, child, count in cursor.fetchall()]
+
+
+def recent_trace_ids(limit: int, trace_ids: Iterable[str] = ()) -> list[str]:
+    """The ids of the newest traces (or of `trace_ids`, newest first)."""
+    query = SpanRow.objects.all()
+    wanted = list(trace_ids)
+    if wanted:
+        query = query.filter(trace_id__in=wanted)
+    return [
+        row["trace_id"] for row in query.values("trace_id").annotate(newest=Max("start_ns")).order_by("-newest")[:limit]
+    ]
