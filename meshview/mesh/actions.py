@@ -142,8 +142,8 @@ def record_access_logs(
             | {o.remote_ip for o in observations if o.side == SERVER}
         )
         twins = _store_client_side(observations, owners, rollups, now)
-        pending = _attribute_server_side(observations, owners, rollups, now)
-        _settle(rollups, now, request_ids={t.request_id for t in twins})
+        pending = _attribute_server_side(observations, owners, twins, rollups, now)
+        _settle(rollups, now, twins)
         rollups.write()
     return IngestResult(accepted=len(observations), pending=pending)
 
@@ -154,7 +154,7 @@ def settle_expired(now: float | None = None) -> int:
     now = time.time() if now is None else now
     rollups = Rollups()
     with transaction.atomic():
-        settled = _settle(rollups, now, request_ids=set())
+        settled = _settle(rollups, now, twins={})
         rollups.write()
         RequestTwin.objects.filter(received_at__lt=now - 2 * settle_seconds()).delete()
     return settled
@@ -220,8 +220,12 @@ def _address_owners(ips: set[str]) -> dict[str, Peer]:
 
 def _store_client_side(
     observations: Sequence[Observation], owners: dict[str, Peer], rollups: Rollups, now: float
-) -> list[RequestTwin]:
-    twins = []
+) -> dict[tuple[str, str], Peer]:
+    """Roll up the client-side records; return their twins, (request id, pod IP it went to) →
+    the caller. A twin is kept in the database only when the record shows no address of the
+    caller's: otherwise the address inventory identifies the caller as well, from any process."""
+    twins: dict[tuple[str, str], Peer] = {}
+    kept = []
     unreported: dict[str, ServiceRef] = {}
     for observation in observations:
         if observation.side == SERVER:
@@ -235,19 +239,21 @@ def _store_client_side(
             unreported[observation.upstream_ip] = observation.service
         rollups.add(observation, "source", source, destination)
         if observation.request_id and observation.upstream_ip:
-            twins.append(
-                RequestTwin(
-                    request_id=observation.request_id,
-                    upstream_ip=observation.upstream_ip,
-                    source_namespace=source.namespace,
-                    source_workload=source.workload,
-                    source_app=source.app,
-                    source_version=source.version,
-                    source_role=source.role,
-                    received_at=now,
+            twins[(observation.request_id, observation.upstream_ip)] = source
+            if not observation.local_ip or observation.local_ip.startswith("127."):
+                kept.append(
+                    RequestTwin(
+                        request_id=observation.request_id,
+                        upstream_ip=observation.upstream_ip,
+                        source_namespace=source.namespace,
+                        source_workload=source.workload,
+                        source_app=source.app,
+                        source_version=source.version,
+                        source_role=source.role,
+                        received_at=now,
+                    )
                 )
-            )
-    RequestTwin.objects.bulk_create(twins, batch_size=500)
+    RequestTwin.objects.bulk_create(kept, batch_size=500)
     # An endpoint that was reached but never wrote a record has no proxy: note its address
     # (without a workload) so /api/v1/workloads can flag the service as missing its sidecar.
     moment = datetime.fromtimestamp(now, UTC)
@@ -261,8 +267,8 @@ def _store_client_side(
     return twins
 
 
-def _twin_sources(request_ids: set[str]) -> dict[tuple[str, str], Peer]:
-    """(request id, pod IP it went to) → the client side's workload."""
+def _stored_twins(request_ids: set[str]) -> dict[tuple[str, str], Peer]:
+    """Twins other batches kept: (request id, pod IP it went to) → the caller."""
     found: dict[tuple[str, str], Peer] = {}
     ids = sorted(request_ids - {""})
     for start in range(0, len(ids), 500):
@@ -284,12 +290,17 @@ def _principal_source(principal: str) -> Peer | None:
 
 
 def _attribute_server_side(
-    observations: Sequence[Observation], owners: dict[str, Peer], rollups: Rollups, now: float
+    observations: Sequence[Observation],
+    owners: dict[str, Peer],
+    twins: dict[tuple[str, str], Peer],
+    rollups: Rollups,
+    now: float,
 ) -> int:
+    """Roll up the server-side records whose caller is known (peer identity, a twin, the
+    caller's address); keep the others pending. Return how many wait."""
     server_side = [o for o in observations if o.side == SERVER]
-    twins = _twin_sources({o.request_id for o in server_side})
     principals = {o.principal: _principal_source(o.principal) for o in server_side if o.principal}
-    waiting = []
+    unresolved = []
     for observation in server_side:
         source = (
             principals.get(observation.principal)
@@ -299,20 +310,27 @@ def _attribute_server_side(
         if source is not None:
             rollups.add(observation, "destination", source, Peer.of(observation.reporter))
         else:
+            unresolved.append(observation)
+    stored = _stored_twins({o.request_id for o in unresolved})
+    waiting = []
+    for observation in unresolved:
+        source = stored.get((observation.request_id, observation.local_ip))
+        if source is not None:
+            rollups.add(observation, "destination", source, Peer.of(observation.reporter))
+        else:
             waiting.append(
-                PendingRequest(
-                    request_id=observation.request_id, observation=dataclasses.asdict(observation), received_at=now
-                )
+                PendingRequest(request_id=observation.request_id, observation=_dump(observation), received_at=now)
             )
     PendingRequest.objects.bulk_create(waiting, batch_size=500)
     return len(waiting)
 
 
-def _settle(rollups: Rollups, now: float, request_ids: set[str]) -> int:
-    """Attribute pending records whose twin is among `request_ids` or whose window ended."""
+def _settle(rollups: Rollups, now: float, twins: dict[tuple[str, str], Peer]) -> int:
+    """Attribute pending records whose twin is in `twins` (this batch's) or stored, and those
+    whose settle window ended (by the caller's address, or as unknown)."""
     expired = now - settle_seconds()
     candidates = list(PendingRequest.objects.filter(received_at__lte=expired).values_list("id", flat=True))
-    ids = sorted(request_ids)
+    ids = sorted({request_id for request_id, _ in twins})
     for start in range(0, len(ids), 500):
         candidates += PendingRequest.objects.filter(request_id__in=ids[start : start + 500]).values_list(
             "id", flat=True
@@ -321,11 +339,11 @@ def _settle(rollups: Rollups, now: float, request_ids: set[str]) -> int:
         return 0
     pending = {p.pk: p for p in PendingRequest.objects.filter(pk__in=set(candidates))}
     observations = {pk: _load(p.observation) for pk, p in pending.items()}
-    twins = _twin_sources({o.request_id for o in observations.values()})
+    known = {**_stored_twins({o.request_id for o in observations.values()}), **twins}
     owners = _address_owners({o.remote_ip for o in observations.values()})
     decided: dict[int, tuple[Observation, Peer, str]] = {}
     for pk, observation in observations.items():
-        source = twins.get((observation.request_id, observation.local_ip))
+        source = known.get((observation.request_id, observation.local_ip))
         if source is None and pending[pk].received_at <= expired:
             source = owners.get(observation.remote_ip)
             if source is None:
@@ -352,6 +370,13 @@ def _delete_returning(ids: list[int]) -> list[int]:
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks}) RETURNING id", chunk)  # noqa: S608
             won += [row[0] for row in cursor.fetchall()]
     return won
+
+
+def _dump(observation: Observation) -> dict[str, Any]:
+    data = {name: getattr(observation, name) for name in Observation.__slots__}
+    data["reporter"] = {name: getattr(observation.reporter, name) for name in Reporter.__slots__}
+    data["service"] = {name: getattr(observation.service, name) for name in ServiceRef.__slots__}
+    return data
 
 
 def _load(data: dict[str, Any]) -> Observation:

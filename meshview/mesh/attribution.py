@@ -10,10 +10,19 @@ otherwise `unknown` with the reason `unknown_reason` gives.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from meshview.envoy.record import start_time_epoch_ms
-from meshview.mesh.identity import UNKNOWN, Reporter, ServiceRef, parse_cluster, service_from_host, split_address
+from meshview.mesh.identity import (
+    UNKNOWN,
+    Reporter,
+    ServiceRef,
+    address_ip,
+    parse_cluster,
+    service_from_host,
+    split_address,
+)
 
 BUCKET_SECONDS = 10  # traffic rollups are kept per 10-second bucket
 NODEPORT_RANGE = range(30000, 32768)
@@ -117,10 +126,10 @@ def observe(record: Mapping[str, Any], reporter: Reporter, received_ms: int) -> 
     else:
         # No cluster (no route, or a listener-level failure): a request for a named service
         # was the client side of an outbound call; anything else failed on the way in.
-        service = _service_from_authority(authority, reporter)
+        service = _service_from_authority(authority, reporter.namespace)
         side = CLIENT if service is not None else SERVER
     if service is None:
-        service = _service_from_authority(authority, reporter)
+        service = _service_from_authority(authority, reporter.namespace)
     started_ms = start_time_epoch_ms(record) or received_ms
     local = record.get("downstream_local_address") if side == SERVER else record.get("upstream_local_address")
     principal = principal_of(record)
@@ -131,9 +140,9 @@ def observe(record: Mapping[str, Any], reporter: Reporter, received_ms: int) -> 
         reporter=reporter,
         bucket=started_ms // 1000 // BUCKET_SECONDS * BUCKET_SECONDS,
         request_id=record.get("request_id") or "",
-        local_ip=split_address(local)[0],
-        remote_ip=split_address(record.get("downstream_remote_address"))[0],
-        upstream_ip=split_address(record.get("upstream_host"))[0] if side == CLIENT else "",
+        local_ip=address_ip(local),
+        remote_ip=address_ip(record.get("downstream_remote_address")),
+        upstream_ip=address_ip(record.get("upstream_host")) if side == CLIENT else "",
         service=service or NO_SERVICE,
         protocol=protocol_of(record),
         response_code=code,
@@ -150,14 +159,14 @@ def observe(record: Mapping[str, Any], reporter: Reporter, received_ms: int) -> 
     )
 
 
-def _service_from_authority(authority: str, reporter: Reporter) -> ServiceRef | None:
+@lru_cache(maxsize=8192)
+def _service_from_authority(authority: str, namespace: str) -> ServiceRef | None:
+    """The service an authority names (`reviews:9080` in `namespace`, or an FQDN), if any."""
     host, port = split_address(authority)
     if not host or host[0].isdigit() or ":" in host:
         return None  # an IP address names no service
     if "." not in host:
-        return ServiceRef(
-            host=f"{host}.{reporter.namespace}.svc.cluster.local", name=host, namespace=reporter.namespace, port=port
-        )
+        return ServiceRef(host=f"{host}.{namespace}.svc.cluster.local", name=host, namespace=namespace, port=port)
     service = service_from_host(host, port)
     return service if service.namespace else None
 

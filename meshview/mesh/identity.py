@@ -7,6 +7,7 @@ Bit's kubernetes filter or Vector's kubernetes_logs source attach) or from the i
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 SIDECAR, INGRESS_GATEWAY, EGRESS_GATEWAY = "sidecar", "ingress-gateway", "egress-gateway"
@@ -145,12 +146,14 @@ def reporter_from_params(params: Mapping[str, str]) -> Reporter | None:
     )
 
 
+@lru_cache(maxsize=8192)
 def parse_cluster(cluster: str | None) -> tuple[str, ServiceRef | None]:
     """Split an upstream cluster into its direction and service.
 
     `outbound|9080|v1|reviews.default.svc.cluster.local` gives ("outbound", reviews in default,
     port 9080, subset v1); `inbound|8080||` gives ("inbound", None); PassthroughCluster and
     BlackHoleCluster give ("outbound", a service of that name); anything else ("", None).
+    A mesh has few clusters, so the answers are cached.
     """
     if not cluster:
         return "", None
@@ -173,6 +176,13 @@ def service_from_host(host: str, port: int | None = None, subset: str = "") -> S
     if len(labels) >= 3 and labels[2] == "svc":
         return ServiceRef(host=host, name=labels[0], namespace=labels[1], port=port, subset=subset)
     return ServiceRef(host=host, name=host, namespace="", port=port, subset=subset)
+
+
+def address_ip(address: str | None) -> str:
+    """Return the IP of `ip:port` (the common case, read fast) or of any form `split_address` reads."""
+    if address and address.count(":") == 1 and "/" not in address:
+        return address.partition(":")[0]
+    return split_address(address)[0]
 
 
 def split_address(address: str | None) -> tuple[str, int | None]:

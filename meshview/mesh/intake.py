@@ -45,12 +45,13 @@ def read_batch(
     are skipped. `kind` is `text` or `ndjson`; `reporter` applies to records without an envelope."""
     batch = Batch()
     pods_seen: set[str] = set()
+    reporters: dict[tuple, Reporter] = {}
     for number, raw in enumerate(lines, start=first_line):
         line = raw.rstrip("\r\n")
         if not line.strip():
             continue
         try:
-            record, line_reporter = _read(line, kind, parser, reporter)
+            record, line_reporter = _read(line, kind, parser, reporter, reporters)
             if line_reporter is None:
                 raise ValueError(NO_REPORTER)
             batch.observations.append(observe(record, line_reporter, received_ms))
@@ -63,7 +64,9 @@ def read_batch(
     return batch
 
 
-def _read(line: str, kind: str, parser: LogParser, reporter: Reporter | None) -> tuple[dict, Reporter | None]:
+def _read(
+    line: str, kind: str, parser: LogParser, reporter: Reporter | None, reporters: dict[tuple, Reporter]
+) -> tuple[dict, Reporter | None]:
     if kind == "text":
         return parser.parse_line(line), reporter
     try:
@@ -81,5 +84,9 @@ def _read(line: str, kind: str, parser: LogParser, reporter: Reporter | None) ->
     if meta is not None:
         if not isinstance(meta, dict):
             raise ValueError("the envelope's kubernetes must be an object")
-        reporter = reporter_from_kubernetes(meta)
+        # A body carries many lines of the same few pods: read each pod's metadata once.
+        key = (meta.get("namespace_name"), meta.get("pod_name"), meta.get("pod_ip"), str(meta.get("labels")))
+        reporter = reporters.get(key)
+        if reporter is None:
+            reporter = reporters[key] = reporter_from_kubernetes(meta)
     return parser.parse_line(log), reporter
