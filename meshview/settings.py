@@ -139,6 +139,13 @@ MESHVIEW_MAX_LINES_PER_REQUEST = _int("MESHVIEW_MAX_LINES_PER_REQUEST", 100_000)
 MESHVIEW_SETTLE_SECONDS = _int("MESHVIEW_SETTLE_SECONDS", 10)
 MESHVIEW_TRACE_RETENTION_SECONDS = _seconds("MESHVIEW_TRACE_RETENTION", "7d")
 MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
+MESHVIEW_CLUSTER_NAME = _env("MESHVIEW_CLUSTER_NAME", "Kubernetes")
+# Unset: every namespace; else only these are shown in full (others are drawn inaccessible).
+MESHVIEW_ACCESSIBLE_NAMESPACES = (
+    [n.strip() for n in _env("MESHVIEW_ACCESSIBLE_NAMESPACES").split(",") if n.strip()]
+    if _env("MESHVIEW_ACCESSIBLE_NAMESPACES")
+    else None
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -154,6 +161,7 @@ INSTALLED_APPS = [
     "meshview.core",
     "meshview.mesh",
     "meshview.traces",
+    "meshview.graph",
     "meshview.live",
 ]
 
@@ -239,6 +247,10 @@ else:
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
     }
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

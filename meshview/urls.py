@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("meshview.core.api.urls")),
     path("api/v1/", include("meshview.mesh.api.urls")),
+    path("api/v1/", include("meshview.graph.api.urls")),
     path("", include("meshview.traces.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="admin/login.html"), name="login"),

@@ -7,10 +7,11 @@ from django.utils import timezone
 from meshview.core.models import SCOPES, ApiToken, WorkerHeartbeat, hash_token
 
 
-def issue_token(name: str, scopes: list[str]) -> tuple[ApiToken, str]:
+def issue_token(name: str, scopes: list[str], namespaces: list[str] | None = None) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is shown only this once.
 
-    Raises ValueError for an unknown scope or a name already taken.
+    `namespaces` limits what the token reads in full (None: everything meshview shows). Raises
+    ValueError for an unknown scope or a name already taken.
     """
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
@@ -18,7 +19,13 @@ def issue_token(name: str, scopes: list[str]) -> tuple[ApiToken, str]:
     if ApiToken.objects.filter(name=name).exists():
         raise ValueError(f"a token named {name!r} exists already")
     raw = "mv_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(name=name, key_hash=hash_token(raw), prefix=raw[:10], scopes=sorted(set(scopes)))
+    token = ApiToken.objects.create(
+        name=name,
+        key_hash=hash_token(raw),
+        prefix=raw[:10],
+        scopes=sorted(set(scopes)),
+        namespaces=sorted(set(namespaces)) if namespaces is not None else None,
+    )
     return token, raw
 
 

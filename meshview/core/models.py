@@ -19,6 +19,9 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="First characters of the token, to tell tokens apart")
     scopes = models.JSONField(default=list)
+    namespaces = models.JSONField(
+        null=True, blank=True, help_text="namespaces the token may read in full; null: all that meshview shows"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

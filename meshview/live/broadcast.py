@@ -7,6 +7,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 TRACES_GROUP = "traces"
+GRAPH_GROUP = "graph"
 
 
 def publish(group: str, event_type: str, payload: dict) -> None:

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from meshview.core.metrics import INGESTED
 from meshview.envoy.parser import LogParser
+from meshview.graph.live import signal_change
 from meshview.mesh.attribution import (
     SERVER,
     UNKNOWN_PEER,
@@ -145,6 +146,8 @@ def record_access_logs(
         pending = _attribute_server_side(observations, owners, twins, rollups, now)
         _settle(rollups, now, twins)
         rollups.write()
+        if rollups.rows:
+            signal_change()
     return IngestResult(accepted=len(observations), pending=pending)
 
 
@@ -156,6 +159,8 @@ def settle_expired(now: float | None = None) -> int:
     with transaction.atomic():
         settled = _settle(rollups, now, twins={})
         rollups.write()
+        if rollups.rows:
+            signal_change()
         RequestTwin.objects.filter(received_at__lt=now - 2 * settle_seconds()).delete()
     return settled
 

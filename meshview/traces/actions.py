@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from meshview.core.metrics import INGESTED
+from meshview.graph.live import signal_change
 from meshview.live.broadcast import TRACES_GROUP, publish_after_commit
 from meshview.traces import queries
 from meshview.traces.decode import DecodedExport
@@ -115,6 +116,12 @@ def _row(span: Span, resources: dict[str, Resource]) -> tuple:
     )
 
 
+def span_rows(export: DecodedExport) -> list[tuple]:
+    """Return the traces_span rows (values in SPAN_COLUMNS order) for an export's spans."""
+    resources = export.resources
+    return [_row(span, resources) for span in export.spans]
+
+
 def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
     """Write an export's resources, operations and spans in one transaction, then announce the
     touched traces to live subscribers. Raises django.db.DatabaseError when storage fails, in
@@ -133,12 +140,13 @@ def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
             Operation.objects.bulk_create(
                 [Operation(service_name=s, name=n, kind=k) for s, n, k in operations], ignore_conflicts=True
             )
-            rows = [_row(span, export.resources) for span in spans]
+            rows = span_rows(export)
             if connection.vendor == "postgresql":
                 _ensure_partitions({span.start_ns // DAY_NS for span in spans})
                 _copy(rows)
             else:
                 _insert(rows)
+            signal_change()  # spans are a graph telemetry source too
             touched = {s.trace_id for s in spans}
             publish_after_commit(
                 TRACES_GROUP,

@@ -1,6 +1,7 @@
 """Websocket fan-out through the in-memory channel layer and through Redis."""
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.db import connections
@@ -56,3 +57,40 @@ async def test_a_remote_client_without_a_session_is_refused() -> None:
         connected, code = await socket.connect()
     assert not connected
     assert code == 4401
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_stored_spans_reach_the_traces_socket_as_summaries() -> None:
+    from meshview.asgi import application
+    from tests.traces.test_store_and_query import export, span
+
+    def store() -> None:
+        from django.test import Client
+
+        with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True):
+            response = Client().post(
+                "/v1/traces", export("checkout", [span(42, 1, "POST /pay"), span(42, 2, "charge", parent=1)]),
+                content_type="application/x-protobuf",
+            )
+        assert response.status_code == 200
+        connections.close_all()
+
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True):
+        socket = WebsocketCommunicator(application, "/ws/traces/", headers=ORIGIN)
+        connected, _ = await socket.connect()
+        assert connected
+        assert (await socket.receive_json_from(timeout=5)) == {"type": "traces.snapshot", "traces": []}
+        await sync_to_async(store)()
+        event = await socket.receive_json_from(timeout=5)
+        assert event["type"] == "traces.delta"
+        [summary] = event["traces"]
+        assert (summary["traceId"], summary["rootServiceName"], summary["rootOperationName"], summary["spanCount"]) == (
+            f"{42:032x}", "checkout", "POST /pay", 2
+        )
+        await socket.disconnect()
+        # a new viewer gets it in its snapshot
+        late = WebsocketCommunicator(application, "/ws/traces/", headers=ORIGIN)
+        await late.connect()
+        snapshot = await late.receive_json_from(timeout=5)
+        assert [t["traceId"] for t in snapshot["traces"]] == [f"{42:032x}"]
+        await late.disconnect()

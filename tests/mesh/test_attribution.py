@@ -167,3 +167,27 @@ def test_ingest_counts_show_in_metrics(client: Client) -> None:
     post(client, [json.dumps({"log": "garbage", "kubernetes": PRODUCTPAGE.kubernetes()})])
     text = client.get("/metrics").content.decode()
     assert 'meshview_ingest_records_total{outcome="rejected",signal="envoy"}' in text
+
+
+def test_grpc_statuses_from_a_format_that_logs_them(client: Client) -> None:
+    fmt = (
+        '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% '
+        '%RESPONSE_FLAGS% %GRPC_STATUS(NUMBER)% %DURATION% "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" '
+        '"%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% '
+        "%DOWNSTREAM_REMOTE_ADDRESS%"
+    )
+    lines = [
+        f'[2026-11-26T12:00:05.000Z] "POST /hipstershop.CartService/GetCart HTTP/2" 200 - {status} 7 "r{i}" '
+        '"cart:7070" "10.0.2.5:7070" outbound|7070||cart.shop.svc.cluster.local 10.0.2.9:40000 '
+        "10.96.2.1:7070 10.0.2.9:40001"
+        for i, status in enumerate([0, 0, 0, 14])
+    ]
+    from urllib.parse import quote
+
+    response = client.post(
+        f"/api/v1/ingest/envoy?namespace=shop&pod=frontend-5f7d8c9b6d-x2k4q&log_format={quote(fmt)}",
+        "\n".join(lines), content_type="text/plain",
+    )
+    assert response.json()["accepted"] == 4, response.json()
+    statuses = {r.grpc_status: r.requests for r in TrafficRollup.objects.filter(protocol="grpc")}
+    assert statuses == {"0": 3, "14": 1}

@@ -14,11 +14,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scopes", default="read", help=f"comma-separated scopes among {', '.join(SCOPES)} (default: read)"
         )
+        parser.add_argument("--namespaces", help="comma-separated namespaces the token may read in full (default: all)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
+        namespaces = (
+            None
+            if options["namespaces"] is None
+            else [n.strip() for n in options["namespaces"].split(",") if n.strip()]
+        )
         try:
-            _, raw = actions.issue_token(options["name"], scopes)
+            _, raw = actions.issue_token(options["name"], scopes, namespaces)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(raw)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from meshview.graph.api import views
+
+urlpatterns = [
+    path("graph", views.GraphView.as_view(), name="graph"),
+    path("graph/node", views.NodeGraphView.as_view(), name="graph-node"),
+]

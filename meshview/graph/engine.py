@@ -1,0 +1,593 @@
+"""The graph engine: traffic samples to a networkx multigraph in Kiali's node and edge model.
+
+``build_graph`` takes the ``TrafficSample``s of one window (from any mix of telemetry sources)
+and returns a ``networkx.MultiDiGraph``: nodes are keyed by a readable, stable id and carry
+Kiali's node fields; edges are keyed by protocol and carry the raw counts of the window as an
+``EdgeTraffic`` under the ``traffic`` attribute. ``meshview.graph.kiali`` derives rates, health
+and the JSON from it (which the DOT export reads); the node-detail view reuses the builder with
+``GraphOptions.node_focus``.
+
+Node ids: ``workload:<cluster>:<namespace>:<workload>``, ``app:<cluster>:<namespace>:<app>``
+(``...:<app>:<version>`` in versionedApp graphs), ``service:<cluster>:<namespace>:<service>``,
+``unknown``, and ``box:<kind>:...`` for boxes. A node in a namespace the user may not read keeps
+only its type, cluster and namespace, and its id ends in a short hash instead of its name.
+"""
+
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from itertools import pairwise
+from typing import Any, Literal
+
+import networkx as nx
+
+from meshview.graph.samples import (
+    PASSTHROUGH_SERVICES,
+    PROTOCOLS,
+    TELEMETRY_PREFERENCE,
+    UNKNOWN,
+    Endpoint,
+    TrafficSample,
+    known,
+)
+
+GraphType = Literal["workload", "app", "versionedApp", "service"]
+
+GRAPH_TYPES = frozenset({"workload", "app", "versionedApp", "service"})
+APPENDERS = frozenset(
+    {"deadNode", "health", "idleNode", "responseTime", "securityPolicy", "serviceEntry", "throughput"}
+)
+BOX_KINDS = frozenset({"app", "namespace", "cluster"})
+RESPONSE_TIMES = frozenset({"avg", "50", "95", "99"})
+THROUGHPUT_TYPES = frozenset({"request", "response"})
+RATES: dict[str, frozenset[str]] = {
+    "http": frozenset({"none", "requests"}),
+    "grpc": frozenset({"none", "requests"}),
+    "tcp": frozenset({"none", "sent", "received", "total"}),
+}
+UNKNOWN_NODE = "unknown"
+
+# HTTP status to gRPC status, per gRPC's "HTTP to gRPC status code mapping", for gRPC requests
+# whose telemetry has no grpc-status (a proxy answered before the server did, e.g. 503 UO).
+_GRPC_STATUS_OF_HTTP = {
+    200: "0", 400: "13", 401: "16", 403: "7", 404: "12", 429: "14", 502: "14", 503: "14", 504: "14",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphOptions:
+    """What to draw, with Kiali's graph parameters. Raises ValueError on an unknown value.
+
+    ``appenders`` None enables every appender, an empty set none. ``accessible_namespaces`` None
+    means every namespace is readable. ``node_focus`` asks for a node-detail graph: that node
+    with its callers and callees only (through the service nodes next to it).
+    """
+
+    namespaces: frozenset[str]
+    query_time: int
+    graph_type: GraphType = "workload"
+    duration_s: int = 600
+    inject_service_nodes: bool = True
+    include_idle_edges: bool = False
+    box_by: frozenset[str] = frozenset()
+    appenders: frozenset[str] | None = None
+    response_time: Literal["avg", "50", "95", "99"] = "95"
+    throughput_type: Literal["request", "response"] = "response"
+    rate_http: Literal["none", "requests"] = "requests"
+    rate_grpc: Literal["none", "requests"] = "requests"
+    rate_tcp: Literal["none", "sent", "received", "total"] = "sent"
+    accessible_namespaces: frozenset[str] | None = None
+    cluster_name: str = "Kubernetes"
+    node_focus: Endpoint | None = None
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("graph_type", {self.graph_type}, GRAPH_TYPES),
+            ("box_by", self.box_by, BOX_KINDS),
+            ("appenders", self.appenders or frozenset(), APPENDERS),
+            ("response_time", {self.response_time}, RESPONSE_TIMES),
+            ("throughput_type", {self.throughput_type}, THROUGHPUT_TYPES),
+            ("rate_http", {self.rate_http}, RATES["http"]),
+            ("rate_grpc", {self.rate_grpc}, RATES["grpc"]),
+            ("rate_tcp", {self.rate_tcp}, RATES["tcp"]),
+        )
+        for name, values, allowed in checks:
+            wrong = set(values) - allowed
+            if wrong:
+                raise ValueError(f"{name}: {', '.join(sorted(wrong))} is not one of {', '.join(sorted(allowed))}")
+        if self.duration_s <= 0:
+            raise ValueError("duration_s must be positive")
+
+    def appender(self, name: str) -> bool:
+        """Return whether the named Kiali appender is enabled."""
+        return self.appenders is None or name in self.appenders
+
+
+@dataclass(slots=True)
+class EdgeTraffic:
+    """The raw counts of one edge within the window; ``meshview.graph.kiali`` derives rates.
+
+    Responses are weighted by requests for HTTP and gRPC and by the bytes ``rate_tcp`` counts
+    for TCP. Response codes are strings: the HTTP code, the gRPC status for gRPC, "-" for no
+    response and for TCP. Edges that carry the same single flow (caller -> injected service ->
+    workload) share one EdgeTraffic: treat a built graph's traffic as read-only.
+    """
+
+    protocol: str
+    requests: float = 0.0
+    bytes_sent: float = 0.0
+    bytes_received: float = 0.0
+    duration_sum_ms: float = 0.0
+    mtls: float = 0.0
+    # response code -> Envoy flags -> weight, and response code -> upstream host -> weight
+    flags: dict[str, dict[str, float]] = field(default_factory=dict)
+    hosts: dict[str, dict[str, float]] = field(default_factory=dict)
+    # latency histograms as samples bring them, summed by latency_counts()
+    histograms: list[tuple[int, ...]] = field(default_factory=list)
+    telemetry: set[str] = field(default_factory=set)
+    unknown_reasons: dict[str, float] = field(default_factory=dict)
+    source_principals: dict[str, float] = field(default_factory=dict)
+    dest_principals: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def idle(self) -> bool:
+        """Whether the edge saw nothing in the window (Kiali's idle edge)."""
+        return not (self.requests or self.bytes_sent or self.bytes_received)
+
+    def add(self, s: TrafficSample, weight: float) -> None:
+        """Add one sample, whose responses weigh ``weight``."""
+        code = response_code(s)
+        by_flag = self.flags.get(code)
+        if by_flag is None:
+            by_flag = self.flags[code] = {}
+        by_flag[s.response_flags] = by_flag.get(s.response_flags, 0.0) + weight
+        if s.upstream_host:
+            by_host = self.hosts.get(code)
+            if by_host is None:
+                by_host = self.hosts[code] = {}
+            by_host[s.upstream_host] = by_host.get(s.upstream_host, 0.0) + weight
+        self.requests += s.requests
+        self.bytes_sent += s.bytes_sent
+        self.bytes_received += s.bytes_received
+        if s.latency_counts is not None:
+            self.histograms.append(s.latency_counts)
+            self.duration_sum_ms += s.duration_sum_ms
+        if s.mtls:
+            self.mtls += weight
+        if s.unknown_reason:
+            self.unknown_reasons[s.unknown_reason] = self.unknown_reasons.get(s.unknown_reason, 0.0) + s.requests
+
+    def latency_counts(self) -> tuple[int, ...] | None:
+        """Return the edge's latency histogram (its samples' summed), None without any."""
+        if len(self.histograms) > 1:
+            # Summed once and kept: same counts, and a merge then adds one tuple, not many.
+            self.histograms = [tuple(map(sum, zip(*self.histograms, strict=True)))]
+        return self.histograms[0] if self.histograms else None
+
+    def merge(self, other: "EdgeTraffic") -> None:
+        """Add another edge's counts to this one."""
+        self.requests += other.requests
+        self.bytes_sent += other.bytes_sent
+        self.bytes_received += other.bytes_received
+        self.duration_sum_ms += other.duration_sum_ms
+        self.mtls += other.mtls
+        for mine, theirs in ((self.flags, other.flags), (self.hosts, other.hosts)):
+            for code, weights in theirs.items():
+                into = mine.get(code)
+                if into is None:
+                    mine[code] = dict(weights)
+                else:
+                    _add_all(into, weights)
+        self.histograms += other.histograms
+        self.telemetry |= other.telemetry
+        for into, weights in ((self.unknown_reasons, other.unknown_reasons),
+                              (self.source_principals, other.source_principals),
+                              (self.dest_principals, other.dest_principals)):
+            if weights:
+                _add_all(into, weights)
+
+
+def _add_all(into: dict[str, float], weights: dict[str, float]) -> None:
+    for key, weight in weights.items():
+        into[key] = into.get(key, 0.0) + weight
+
+
+def response_code(sample: TrafficSample) -> str:
+    """Return the response code under which Kiali files a sample: the HTTP code, the gRPC
+    status for gRPC, "-" for no response and for TCP."""
+    if sample.protocol == "tcp":
+        return "-"
+    if sample.protocol == "grpc" and sample.grpc_status is not None:
+        return sample.grpc_status
+    if not sample.response_code:
+        return "-"
+    if sample.protocol == "grpc":
+        return _GRPC_STATUS_OF_HTTP.get(sample.response_code, "2")
+    return str(sample.response_code)
+
+
+def _short_hash(text: str) -> str:
+    return blake2b(text.encode(), digest_size=5).hexdigest()
+
+
+class _Nodes:
+    """Maps endpoints to the nodes of one graph type and keeps their Kiali attributes."""
+
+    def __init__(self, options: GraphOptions) -> None:
+        self.options = options
+        self.attrs: dict[str, dict[str, Any]] = {}
+        # service node id -> (cluster, namespace, service) of the services in the mesh (not
+        # external hosts nor Envoy's passthrough clusters): those the deadNode appender judges
+        self.mesh_services: dict[str, tuple[str, str, str]] = {}
+        self._ids: dict[str, str] = {}
+        # Endpoints are mostly shared objects: caching by them skips rebuilding attributes.
+        self._workload_ids: dict[Endpoint, str] = {}
+        self._service_ids: dict[tuple[Endpoint, str], str] = {}
+
+    def _node(self, readable_id: str, attrs: dict[str, Any]) -> str:
+        node_id = self._ids.get(readable_id)
+        if node_id is not None:
+            return node_id
+        accessible = self.options.accessible_namespaces
+        if accessible is not None and attrs["nodeType"] != "unknown" and attrs["namespace"] not in accessible:
+            cluster, namespace = attrs["cluster"], attrs["namespace"]
+            node_id = f"{attrs['nodeType']}:{cluster}:{namespace}:{_short_hash(readable_id)}"
+            attrs = {"nodeType": attrs["nodeType"], "cluster": cluster, "namespace": namespace,
+                     "isInaccessible": True}
+        else:
+            node_id = readable_id
+        self._ids[readable_id] = node_id
+        self.attrs[node_id] = attrs
+        return node_id
+
+    def unknown(self) -> str:
+        return self._node(UNKNOWN_NODE, {
+            "nodeType": "unknown", "cluster": UNKNOWN, "namespace": UNKNOWN, "workload": UNKNOWN,
+            "app": UNKNOWN, "isInaccessible": True,
+        })
+
+    def service(self, ep: Endpoint, name: str) -> str:
+        node_id = self._service_ids.get((ep, name))
+        if node_id is None:
+            node_id = self._service_ids[ep, name] = self._service(ep, name)
+        return node_id
+
+    def _service(self, ep: Endpoint, name: str) -> str:
+        cluster = ep.cluster or self.options.cluster_name
+        attrs: dict[str, Any] = {
+            "nodeType": "service", "cluster": cluster, "namespace": ep.namespace, "service": name,
+        }
+        if ep.service_entry and self.options.appender("serviceEntry"):
+            attrs["isServiceEntry"] = {"hosts": [name], "location": ep.service_entry}
+        node_id = self._node(f"service:{cluster}:{ep.namespace}:{name}", attrs)
+        if not ep.service_entry and name not in PASSTHROUGH_SERVICES:
+            self.mesh_services[node_id] = (cluster, ep.namespace, name)
+        return node_id
+
+    def workload(self, ep: Endpoint) -> str:
+        """The node of a workload: a workload node, or its app (and version) node in app graphs;
+        a workload without an app label stays a workload node, as in Kiali."""
+        node_id = self._workload_ids.get(ep)
+        if node_id is None:
+            node_id = self._workload_ids[ep] = self._workload(ep)
+        return node_id
+
+    def _workload(self, ep: Endpoint) -> str:
+        cluster = ep.cluster or self.options.cluster_name
+        graph_type = self.options.graph_type
+        attrs: dict[str, Any] = {"nodeType": "workload", "cluster": cluster, "namespace": ep.namespace}
+        if graph_type in ("app", "versionedApp") and known(ep.app):
+            attrs["nodeType"] = "app"
+            attrs["app"] = ep.app
+            readable_id = f"app:{cluster}:{ep.namespace}:{ep.app}"
+            if graph_type == "versionedApp" and known(ep.version):
+                attrs["version"] = ep.version
+                readable_id += f":{ep.version}"
+        else:
+            attrs["workload"] = ep.workload
+            if known(ep.app):
+                attrs["app"] = ep.app
+            if known(ep.version):
+                attrs["version"] = ep.version
+            readable_id = f"workload:{cluster}:{ep.namespace}:{ep.workload}"
+        if ep.gateway:
+            attrs["isGateway"] = {f"{ep.gateway}Info": {}}
+        return self._node(readable_id, attrs)
+
+    def add_dest_service(self, node_id: str, ep: Endpoint) -> None:
+        attrs = self.attrs[node_id]
+        if not attrs.get("isInaccessible"):
+            attrs.setdefault("destServices", set()).add((ep.cluster or self.options.cluster_name,
+                                                         ep.namespace, ep.service))
+
+    def focus(self, ep: Endpoint) -> str:
+        """The node a node-detail graph is about."""
+        if known(ep.service) and (self.options.graph_type == "service" or not known(ep.workload)):
+            return self.service(ep, ep.service)
+        return self.workload(ep)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Defer cyclic garbage collection for the duration of one graph build or serialisation.
+
+    Each allocates about 100,000 containers for a mesh of 1,000 workloads, which triggers
+    collections that traverse every live sample (and the rest of the process) again and again,
+    while nothing they allocate is garbage before they return. In bench/graph.py collections
+    took a third of the time; deferred, one young-generation pass remains afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def build_graph(
+    samples: Iterable[TrafficSample], options: GraphOptions, inventory: Iterable[Endpoint] = ()
+) -> nx.MultiDiGraph:
+    """Build the traffic graph of one window.
+
+    ``inventory`` lists the workloads (with the service they back, if any) and services known
+    to exist, traffic or not: the idleNode appender draws the ones without traffic and the
+    deadNode appender trusts it to tell a service without workloads. Returns a MultiDiGraph with
+    ``graph.graph["options"]``, node attributes named as Kiali's node data, and per edge (key:
+    protocol) an ``EdgeTraffic`` under ``traffic``. Raises ValueError for a sample with an
+    unknown protocol or telemetry.
+    """
+    with paused_gc():
+        return _build_graph(samples, options, inventory)
+
+
+def _build_graph(
+    samples: Iterable[TrafficSample], options: GraphOptions, inventory: Iterable[Endpoint]
+) -> nx.MultiDiGraph:
+    namespaces = options.namespaces
+    kept_protocols = {p for p in PROTOCOLS if getattr(options, f"rate_{p}") != "none"}
+    include_idle = options.include_idle_edges
+    default_cluster = options.cluster_name
+    rate_tcp = options.rate_tcp
+    unknown_key = ("", UNKNOWN, UNKNOWN)
+
+    # One flow per (source workload, destination service and workload, protocol), summed per
+    # telemetry that saw it: the preferred telemetry's sum is counted.
+    flows: dict[tuple[Any, ...], dict[str, EdgeTraffic]] = {}
+    endpoints: dict[tuple[Any, ...], tuple[Endpoint, Endpoint]] = {}
+    for s in samples:
+        protocol = s.protocol
+        if protocol not in kept_protocols:
+            if protocol not in PROTOCOLS:
+                raise ValueError(f"unknown protocol {protocol!r}")
+            continue
+        requests = s.requests
+        if not include_idle and not requests and not s.bytes_sent and not s.bytes_received:
+            continue
+        src, dst = s.source, s.destination
+        if src.namespace not in namespaces and dst.namespace not in namespaces:
+            continue
+        # known() inlined: this loop runs once per sample
+        workload = src.workload
+        source_key = (
+            (src.cluster or default_cluster, src.namespace, workload) if workload and workload != UNKNOWN
+            else unknown_key
+        )
+        service, workload = dst.service, dst.workload
+        key = (source_key, dst.cluster or default_cluster, dst.namespace,
+               "" if service == UNKNOWN else service, "" if workload == UNKNOWN else workload, protocol)
+        by_telemetry = flows.get(key)
+        if by_telemetry is None:
+            by_telemetry = flows[key] = {}
+            endpoints[key] = (src, dst)
+        traffic = by_telemetry.get(s.telemetry)
+        if traffic is None:
+            if s.telemetry not in TELEMETRY_PREFERENCE:
+                raise ValueError(f"unknown telemetry {s.telemetry!r}")
+            traffic = by_telemetry[s.telemetry] = EdgeTraffic(protocol)
+        if protocol == "tcp":
+            # Kiali's "sent" is what the client sent: what the destination proxy received.
+            traffic.add(s, s.bytes_received if rate_tcp == "sent" else s.bytes_sent if rate_tcp == "received"
+                        else s.bytes_received + s.bytes_sent)
+        else:
+            traffic.add(s, requests)
+
+    # (cluster, namespace, workload) -> service -> requests, to name callers in service graphs
+    served_by: dict[tuple[str, str, str], dict[str, float]] = {}
+    backed_services: set[tuple[str, str, str]] = set()
+    counted = []
+    for key, by_telemetry in flows.items():
+        if len(by_telemetry) == 1:
+            (traffic,) = by_telemetry.values()
+        else:
+            traffic = next(by_telemetry[t] for t in TELEMETRY_PREFERENCE if t in by_telemetry)
+        traffic.telemetry.update(by_telemetry)
+        traffic.latency_counts()  # one histogram per flow to merge, not one per minute and host
+        src, dst = endpoints[key]
+        if src.principal or dst.principal:
+            weight = sum(w for by_flag in traffic.flags.values() for w in by_flag.values())
+            if src.principal:
+                traffic.source_principals[src.principal] = weight
+            if dst.principal:
+                traffic.dest_principals[dst.principal] = weight
+        _, cluster, namespace, service, workload, _ = key
+        if service and workload:
+            backed_services.add((cluster, namespace, service))
+            workload_services = served_by.setdefault((cluster, namespace, workload), {})
+            workload_services[service] = workload_services.get(service, 0.0) + traffic.requests
+        counted.append((src, dst, traffic))
+
+    nodes = _Nodes(options)
+    edge_flows: dict[tuple[str, str, str], list[EdgeTraffic]] = {}
+    for src, dst, traffic in counted:
+        for source, target in pairwise(_path(src, dst, options, nodes, served_by)):
+            edge_flows.setdefault((source, target, traffic.protocol), []).append(traffic)
+    edges = {}
+    for edge_key, traffics in edge_flows.items():
+        edges[edge_key] = traffic = traffics[0] if len(traffics) == 1 else EdgeTraffic(edge_key[2])
+        for other in traffics if len(traffics) > 1 else ():
+            traffic.merge(other)
+
+    graph = nx.MultiDiGraph(options=options)
+    graph.add_nodes_from(nodes.attrs.items())
+    graph.add_edges_from((u, v, protocol, {"traffic": t}) for (u, v, protocol), t in edges.items())
+
+    inventory = list(inventory)
+    if options.appender("idleNode"):
+        _add_idle_nodes(graph, nodes, inventory, options)
+    if options.appender("deadNode"):
+        for ep in inventory:
+            if known(ep.workload) and known(ep.service):
+                backed_services.add((ep.cluster or default_cluster, ep.namespace, ep.service))
+        _mark_dead_services(graph, nodes, backed_services)
+    if options.node_focus is not None:
+        graph = _focus(graph, nodes, options.node_focus)
+    _set_flags(graph, options)
+    if options.box_by:
+        _add_boxes(graph, options.box_by)
+    return graph
+
+
+def _path(
+    src: Endpoint,
+    dst: Endpoint,
+    options: GraphOptions,
+    nodes: _Nodes,
+    served_by: dict[tuple[str, str, str], dict[str, float]],
+) -> tuple[str, ...]:
+    """The nodes a flow passes in this graph type: caller, [injected service,] destination."""
+    if not known(src.workload):
+        source = nodes.unknown()
+    elif options.graph_type == "service" and src.gateway is None:
+        # A caller is drawn as the service it serves: the hint, else the service that carried
+        # most of its inbound requests; a caller that serves none (a job) stays a workload.
+        name = src.service if known(src.service) else ""
+        if not name:
+            served = served_by.get((src.cluster or options.cluster_name, src.namespace, src.workload))
+            if served:
+                name = min(served, key=lambda svc: (-served[svc], svc))
+        source = nodes.service(src, name) if name else nodes.workload(src)
+    else:
+        source = nodes.workload(src)
+
+    has_service = known(dst.service)
+    if not known(dst.workload):
+        return (source, nodes.service(dst, dst.service) if has_service else nodes.unknown())
+    if options.graph_type == "service":
+        return (source, nodes.service(dst, dst.service) if has_service else nodes.workload(dst))
+    target = nodes.workload(dst)
+    if not has_service:
+        return (source, target)
+    nodes.add_dest_service(target, dst)
+    if options.inject_service_nodes:
+        return (source, nodes.service(dst, dst.service), target)
+    return (source, target)
+
+
+def _add_idle_nodes(graph: nx.MultiDiGraph, nodes: _Nodes, inventory: list[Endpoint],
+                    options: GraphOptions) -> None:
+    """Kiali's idleNode appender: draw what exists in the requested namespaces without traffic."""
+    draws_services = options.graph_type == "service" or options.inject_service_nodes
+    for ep in inventory:
+        if ep.namespace not in options.namespaces:
+            continue
+        if known(ep.service) and (options.graph_type == "service" or not known(ep.workload)):
+            if not draws_services:
+                continue
+            node_id = nodes.service(ep, ep.service)
+        elif known(ep.workload):
+            node_id = nodes.workload(ep)
+        else:
+            continue
+        if node_id not in graph:
+            graph.add_node(node_id, **nodes.attrs[node_id])
+
+
+def _mark_dead_services(graph: nx.MultiDiGraph, nodes: _Nodes,
+                        backed_services: set[tuple[str, str, str]]) -> None:
+    """Kiali's deadNode appender, for mesh service nodes that no workload backs: without
+    traffic they are removed, with traffic (404 NR, 503 to a service without endpoints) they are
+    ``isDead``."""
+    for node_id, identity in nodes.mesh_services.items():
+        if node_id not in graph or identity in backed_services:
+            continue
+        if all(t.idle for _, _, t in graph.in_edges(node_id, data="traffic")):
+            graph.remove_node(node_id)
+        else:
+            graph.nodes[node_id]["isDead"] = True
+
+
+def _focus(graph: nx.MultiDiGraph, nodes: _Nodes, endpoint: Endpoint) -> nx.MultiDiGraph:
+    """The node-detail graph: the focus node, its callers and callees, looking through the
+    service nodes next to it (caller -> service -> focus, focus -> service -> workloads)."""
+    focus = nodes.focus(endpoint)
+    kept = []
+    if focus in graph:
+        for u, _, key in graph.in_edges(focus, keys=True):
+            kept.append((u, focus, key))
+            if u != focus and graph.nodes[u]["nodeType"] == "service":
+                kept.extend(graph.in_edges(u, keys=True))
+        for _, v, key in graph.out_edges(focus, keys=True):
+            kept.append((focus, v, key))
+            if v != focus and graph.nodes[v]["nodeType"] == "service":
+                kept.extend(graph.out_edges(v, keys=True))
+    focused = graph.edge_subgraph(kept).copy()
+    if focus not in focused:
+        focused.add_node(focus, **nodes.attrs[focus])
+    return focused
+
+
+def _set_flags(graph: nx.MultiDiGraph, options: GraphOptions) -> None:
+    """Set the node flags that depend on the whole graph: isRoot, isOutside, isIdle."""
+    busy = {n for u, v, t in graph.edges(data="traffic") if not t.idle for n in (u, v)}
+    for node_id, attrs in graph.nodes(data=True):
+        # The ingress gateway is where traffic enters the mesh, whatever else reaches it.
+        if ("ingressInfo" in attrs.get("isGateway", ())
+                or (graph.out_degree(node_id) and not graph.in_degree(node_id))):
+            attrs["isRoot"] = True
+        if attrs["nodeType"] != "unknown" and attrs["namespace"] not in options.namespaces:
+            attrs["isOutside"] = True
+        if node_id not in busy:
+            attrs["isIdle"] = True
+
+
+def _add_boxes(graph: nx.MultiDiGraph, box_by: frozenset[str]) -> None:
+    """Add Kiali's box (compound) nodes and set each member's ``parent``: cluster, then
+    namespace, then app. An app box holds an app's workload or version nodes and its service
+    node, and is drawn only when it groups two or more nodes."""
+    app_members: dict[tuple[str, str, str], list[str]] = {}
+    if "app" in box_by:
+        for node_id, attrs in graph.nodes(data=True):
+            app = attrs.get("app") if attrs["nodeType"] in ("app", "workload") else attrs.get("service")
+            if app and attrs["nodeType"] != "unknown":
+                app_members.setdefault((attrs["cluster"], attrs["namespace"], app), []).append(node_id)
+    app_of = {n: key for key, members in app_members.items() if len(members) > 1 for n in members}
+
+    def box(box_id: str, attrs: dict[str, Any]) -> str:
+        if box_id not in graph:
+            graph.add_node(box_id, nodeType="box", **attrs)
+        return box_id
+
+    for node_id, attrs in list(graph.nodes(data=True)):
+        if attrs["nodeType"] in ("unknown", "box"):
+            continue
+        cluster, namespace = attrs["cluster"], attrs["namespace"]
+        parent = None
+        if "cluster" in box_by:
+            parent = box(f"box:cluster:{cluster}", {"isBox": "cluster", "cluster": cluster})
+        if "namespace" in box_by:
+            box_attrs = {"isBox": "namespace", "cluster": cluster, "namespace": namespace}
+            if parent:
+                box_attrs["parent"] = parent
+            parent = box(f"box:namespace:{cluster}:{namespace}", box_attrs)
+        if node_id in app_of:
+            app = app_of[node_id][2]
+            box_attrs = {"isBox": "app", "cluster": cluster, "namespace": namespace, "app": app}
+            if parent:
+                box_attrs["parent"] = parent
+            parent = box(f"box:app:{cluster}:{namespace}:{app}", box_attrs)
+        if parent:
+            attrs["parent"] = parent

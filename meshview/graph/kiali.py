@@ -1,0 +1,296 @@
+"""Kiali's graph JSON from the engine's graph: rates, response shares, response times, health.
+
+Rates are per second over the window and written as Kiali writes them: strings, only when
+non-zero. Beside Kiali's fields, edges carry ``responseTimes`` (avg, p50, p95, p99 in ms) and
+``telemetry`` (the sources that saw the edge), and traffic from the unknown source carries
+``unknownReason``: requests per second by reason (nodeport, probe, scrape, no-peer-identity),
+on its edges and summed on the unknown node.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from operator import add
+from typing import Any
+
+import networkx as nx
+
+from meshview.graph.engine import EdgeTraffic, GraphOptions, build_graph, paused_gc
+from meshview.graph.samples import Endpoint, TrafficSample
+from meshview.mesh.latency import quantile
+
+HEALTHY, DEGRADED, FAILURE, NA = "Healthy", "Degraded", "Failure", "NA"
+_SEVERITY = {NA: 0, HEALTHY: 1, DEGRADED: 2, FAILURE: 3}
+
+# Per protocol, the counts every edge and node direction is reduced to: the total first, then
+# the classes Kiali reports. HTTP 2xx (and 1xx) is the rest of the total; gRPC status 0 too.
+_EDGE_KEYS = {
+    "http": ("http", "http3xx", "http4xx", "http5xx", "httpNoResponse"),
+    "grpc": ("grpc", "grpcErr", "grpcNoResponse"),
+    "tcp": ("tcp",),
+}
+_NODE_IN_KEYS = {
+    "http": ("httpIn", "httpIn3xx", "httpIn4xx", "httpIn5xx", "httpInNoResponse"),
+    "grpc": ("grpcIn", "grpcInErr", "grpcInNoResponse"),
+    "tcp": ("tcpIn",),
+}
+_HTTP_CLASS = {"3": 1, "4": 2, "5": 3, "-": 4}
+# The classes that count as errors in ``<protocol>PercentErr``.
+_ERROR_CLASSES = {"http": (2, 3, 4), "grpc": (1, 2)}
+# Kiali's default health tolerances as (class, degraded at %, failure at %): degraded is a
+# non-zero share at or above its threshold, failure a share at or above its own.
+_TOLERANCES = {
+    "http": ((3, 0.0, 10.0), (2, 10.0, 20.0), (4, 0.0, 10.0)),  # 5xx, 4xx, no response
+    "grpc": ((1, 0.0, 10.0), (2, 0.0, 10.0)),  # status 1-16, no response
+}
+_RESPONSE_TIME_KEYS = {"avg": "avg", "50": "p50", "95": "p95", "99": "p99"}
+
+
+def format_rate(value: float) -> str:
+    """Return a rate as Kiali writes it: ``%.2f`` from 1 up, ``%.3f`` below, and as many
+    decimals as it takes for a non-zero rate not to read as zero."""
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}" if value >= 0.0005 or not value else _first_digit(value)
+
+
+def format_percent(value: float) -> str:
+    """Return a percentage as Kiali writes it (``%.1f``), a non-zero share never as 0.0."""
+    return f"{value:.1f}" if value >= 0.05 or not value else _first_digit(value)
+
+
+def _first_digit(value: float) -> str:
+    # As many decimals as reach the first significant digit: 0.0004 -> "0.0004".
+    return f"{value:.{-math.floor(math.log10(value))}f}"
+
+
+def health_status(protocol: str, counts: Sequence[float]) -> str:
+    """Return the health of one direction and protocol of a node under Kiali's default
+    tolerances: Healthy, Degraded or Failure; NA without requests (and for TCP, which has no
+    request outcome)."""
+    tolerances = _TOLERANCES.get(protocol)
+    total = counts[0]
+    if not tolerances or not total:
+        return NA
+    status = HEALTHY
+    for index, degraded, failure in tolerances:
+        share = 100.0 * counts[index] / total
+        if share >= failure:
+            return FAILURE
+        if share > 0 and share >= degraded:
+            status = DEGRADED
+    return status
+
+
+def _worst(statuses: Iterable[str]) -> str:
+    return max(statuses, key=_SEVERITY.__getitem__, default=NA)
+
+
+def _class_index(protocol: str, code: str) -> int:
+    """Which of the protocol's counts (see ``_EDGE_KEYS``) besides the total a code adds to; 0
+    for none."""
+    if protocol == "http":
+        return _HTTP_CLASS.get(code[0], 0)
+    if protocol == "grpc":
+        return 2 if code == "-" else 0 if code == "0" else 1
+    return 0
+
+
+def _counts(traffic: EdgeTraffic) -> list[float]:
+    """Reduce an edge to its protocol's counts (see ``_EDGE_KEYS``), by response weight."""
+    protocol = traffic.protocol
+    counts = [0.0] * len(_EDGE_KEYS[protocol])
+    for code, by_flag in traffic.flags.items():
+        weight = sum(by_flag.values())
+        counts[0] += weight
+        index = _class_index(protocol, code)
+        if index:
+            counts[index] += weight
+    return counts
+
+
+def _add_counts(into: dict[str, list[float]], protocol: str, counts: list[float]) -> None:
+    mine = into.get(protocol)
+    into[protocol] = counts if mine is None else list(map(add, mine, counts))
+
+
+def _top(weights: dict[str, float]) -> str:
+    """The key with the most weight (the first by name among equals)."""
+    if len(weights) == 1:
+        return next(iter(weights))
+    return min(weights, key=lambda k: (-weights[k], k))
+
+
+def to_kiali_json(graph: nx.MultiDiGraph) -> dict[str, Any]:
+    """Return Kiali's graph JSON for a graph from ``build_graph`` (with the options it was
+    built with): ``{timestamp, duration, graphType, elements: {nodes, edges}}``, nodes and edges
+    sorted by id."""
+    options: GraphOptions = graph.graph["options"]
+    with paused_gc():
+        return _to_kiali_json(graph, options)
+
+
+def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, Any]:
+    per_second = 1.0 / options.duration_s
+    health = options.appender("health")
+    security = options.appender("securityPolicy")
+    response_time = options.appender("responseTime")
+    response_time_key = _RESPONSE_TIME_KEYS[options.response_time]
+    throughput = options.appender("throughput")
+    request_throughput = options.throughput_type == "request"
+    nodes_attrs = dict(graph.nodes(data=True))
+    inaccessible = {n for n, attrs in nodes_attrs.items() if attrs.get("isInaccessible")}
+
+    # First pass: every edge's counts, and the totals per node, direction and protocol.
+    edges = []
+    inbound: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
+    outbound: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
+    unknown_reasons: dict[str, dict[str, float]] = {}
+    for u, v, traffic in graph.edges(data="traffic"):
+        counts = _counts(traffic)
+        edges.append((u, v, traffic, counts))
+        _add_counts(outbound[u], traffic.protocol, counts)
+        _add_counts(inbound[v], traffic.protocol, counts)
+        # Why a source is unknown is said where the unknown source's traffic leaves it.
+        if traffic.unknown_reasons and nodes_attrs[u]["nodeType"] == "unknown":
+            reasons = unknown_reasons.setdefault(u, {})
+            for reason, requests in traffic.unknown_reasons.items():
+                reasons[reason] = reasons.get(reason, 0.0) + requests
+
+    node_health: dict[str, dict[str, dict[str, str]]] = {}
+    if health:
+        for node_id in graph:
+            node_health[node_id] = {}
+            for direction, totals in (("inbound", inbound), ("outbound", outbound)):
+                statuses = {p: health_status(p, c) for p, c in totals[node_id].items()}
+                node_health[node_id][direction] = {p: s for p, s in statuses.items() if s != NA}
+
+    edge_data = []
+    for u, v, traffic, counts in edges:
+        protocol = traffic.protocol
+        data: dict[str, Any] = {
+            "id": f"{u}->{v}:{protocol}", "source": u, "target": v,
+            "traffic": _edge_traffic(traffic, counts, outbound[u][protocol][0], per_second),
+        }
+        if protocol != "tcp" and counts[0]:
+            times = _response_times(traffic) if response_time else None
+            if times:
+                data["responseTimes"] = times
+                data["responseTime"] = times[response_time_key]
+            sent = traffic.bytes_received if request_throughput else traffic.bytes_sent
+            if throughput and sent:
+                data["throughput"] = format_rate(sent * per_second)
+        if security:
+            if traffic.mtls and counts[0]:
+                data["isMTLS"] = format_percent(100.0 * traffic.mtls / counts[0])
+            if traffic.source_principals and u not in inaccessible:
+                data["sourcePrincipal"] = _top(traffic.source_principals)
+            if traffic.dest_principals and v not in inaccessible:
+                data["destPrincipal"] = _top(traffic.dest_principals)
+        if health:
+            data["healthStatus"] = max(node_health[u]["outbound"].get(protocol, NA),
+                                       node_health[v]["inbound"].get(protocol, NA), key=_SEVERITY.__getitem__)
+        if u in unknown_reasons:
+            data["unknownReason"] = _reason_rates(traffic.unknown_reasons, per_second)
+        data["telemetry"] = sorted(traffic.telemetry)
+        edge_data.append({"data": data})
+
+    node_data = []
+    for node_id, attrs in graph.nodes(data=True):
+        data = {"id": node_id, **attrs}
+        if "destServices" in attrs:
+            data["destServices"] = [{"cluster": c, "namespace": ns, "name": name}
+                                    for c, ns, name in sorted(attrs["destServices"])]
+        if attrs["nodeType"] != "box":
+            traffic_list = _node_traffic(inbound[node_id], outbound[node_id], per_second)
+            if traffic_list:
+                data["traffic"] = traffic_list
+            if health:
+                by_direction = {d: s for d, s in node_health[node_id].items() if s}
+                data["healthStatus"] = _worst(s for d in by_direction.values() for s in d.values())
+                data["healthData"] = by_direction
+        if node_id in unknown_reasons:
+            data["unknownReason"] = _reason_rates(unknown_reasons[node_id], per_second)
+        node_data.append({"data": data})
+
+    node_data.sort(key=lambda n: n["data"]["id"])
+    edge_data.sort(key=lambda e: e["data"]["id"])
+    return {
+        "timestamp": options.query_time,
+        "duration": options.duration_s,
+        "graphType": options.graph_type,
+        "elements": {"nodes": node_data, "edges": edge_data},
+    }
+
+
+def kiali_graph(
+    samples: Iterable[TrafficSample], options: GraphOptions, inventory: Iterable[Endpoint] = ()
+) -> dict[str, Any]:
+    """Return Kiali's graph JSON for the samples of one window; raises what ``build_graph``
+    raises."""
+    return to_kiali_json(build_graph(samples, options, inventory))
+
+
+def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float,
+                  per_second: float) -> dict[str, Any]:
+    protocol = traffic.protocol
+    rates = {key: format_rate(count * per_second)
+             for key, count in zip(_EDGE_KEYS[protocol], counts, strict=True) if count}
+    total = counts[0]
+    responses: dict[str, Any] = {}
+    if total:
+        if protocol != "tcp":
+            errors = sum(counts[i] for i in _ERROR_CLASSES[protocol])
+            if errors:
+                rates[f"{protocol}PercentErr"] = format_percent(100.0 * errors / total)
+            rates[f"{protocol}PercentReq"] = format_percent(100.0 * total / source_total)
+        share = 100.0 / total
+        hosts = traffic.hosts
+        # Sorted, so that the same traffic gives the same JSON whatever order samples came in.
+        for code in sorted(traffic.flags):
+            responses[code] = {"flags": _shares(traffic.flags[code], share),
+                               "hosts": _shares(hosts.get(code), share)}
+    return {"protocol": protocol, "rates": rates, "responses": responses}
+
+
+def _shares(weights: dict[str, float] | None, share: float) -> dict[str, str]:
+    if not weights:
+        return {}
+    if len(weights) == 1:  # most codes have one flag and one host: skip the sort
+        ((key, weight),) = weights.items()
+        return {key: format_percent(weight * share)} if weight else {}
+    return {key: format_percent(weight * share) for key, weight in sorted(weights.items()) if weight}
+
+
+def _response_times(traffic: EdgeTraffic) -> dict[str, str] | None:
+    """Average and percentiles (ms) of an edge's latency histograms, None without any."""
+    histogram = traffic.latency_counts()
+    if histogram is None:
+        return None
+    count = sum(histogram)
+    if not count:
+        return None
+    # quantile() is None only for an empty histogram, so "or 0.0" never applies
+    return {"avg": format_rate(traffic.duration_sum_ms / count),
+            "p50": format_rate(quantile(histogram, 0.5) or 0.0),
+            "p95": format_rate(quantile(histogram, 0.95) or 0.0),
+            "p99": format_rate(quantile(histogram, 0.99) or 0.0)}
+
+
+def _node_traffic(inbound: dict[str, list[float]], outbound: dict[str, list[float]],
+                  per_second: float) -> list[dict[str, Any]]:
+    traffic = []
+    for protocol in _EDGE_KEYS:
+        rates = {}
+        for key, count in zip(_NODE_IN_KEYS[protocol], inbound.get(protocol, ()), strict=False):
+            if count:
+                rates[key] = format_rate(count * per_second)
+        out_total = outbound[protocol][0] if protocol in outbound else 0.0
+        if out_total:
+            rates[f"{protocol}Out"] = format_rate(out_total * per_second)
+        if rates:
+            traffic.append({"protocol": protocol, "rates": rates})
+    return traffic
+
+
+def _reason_rates(reasons: dict[str, float], per_second: float) -> dict[str, str]:
+    return {reason: format_rate(requests * per_second) for reason, requests in sorted(reasons.items())}

@@ -1,0 +1,188 @@
+"""The service graph from access logs through GET /api/v1/graph, in Kiali's JSON."""
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from django.test import Client, override_settings
+
+from meshview.core.actions import issue_token
+from meshview.mesh import actions
+from tests import meshsim
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bookinfo")]
+START = datetime(2026, 11, 26, 12, 0, 5, tzinfo=UTC)
+QUERY = {
+    "namespaces": "bookinfo",
+    "queryTime": str(int(START.timestamp()) + 55),
+    "duration": "60s",
+    "sources": "accesslogs",
+}
+
+
+@pytest.fixture
+def bookinfo(client: Client):
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True, MESHVIEW_PROMETHEUS_URL=""):
+        lines = "\n".join(meshsim.envoy_envelopes(meshsim.bookinfo_calls(START)))
+        answer = client.post("/api/v1/ingest/envoy", lines, content_type="application/x-ndjson").json()
+        assert answer["rejected"] == 0
+        actions.settle_expired(now=time.time() + 60)
+        yield
+
+
+def graph(client: Client, **params: str) -> dict:
+    response = client.get("/api/v1/graph", {**QUERY, **params})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def nodes(body: dict) -> dict[str, dict]:
+    return {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
+
+
+def edges(body: dict) -> dict[tuple[str, str], dict]:
+    return {(e["data"]["source"], e["data"]["target"]): e["data"] for e in body["elements"]["edges"]}
+
+
+W = "workload:Kubernetes:bookinfo:"
+S = "service:Kubernetes:bookinfo:"
+GATEWAY = "workload:Kubernetes:istio-system:istio-ingressgateway"
+
+
+def test_workload_graph_of_the_bookinfo_minute(client: Client) -> None:
+    body = graph(client, graphType="workload")
+    assert (body["graphType"], body["duration"], body["warnings"]) == ("workload", 60, [])
+    assert set(nodes(body)) == {
+        GATEWAY,
+        "unknown",
+        *(
+            W + w
+            for w in (
+                "productpage-v1",
+                "reviews-v1",
+                "reviews-v2",
+                "reviews-v3",
+                "ratings-v1",
+                "details-v1",
+                "mongodb-v1",
+            )
+        ),
+        *(S + s for s in ("productpage", "reviews", "ratings", "details", "mongodb", "ratings-canary")),
+    }
+    unknown = nodes(body)["unknown"]
+    assert (unknown["nodeType"], unknown["isRoot"], unknown["isInaccessible"]) == ("unknown", True, True)
+    assert "isOutside" not in unknown
+    assert set(unknown["unknownReason"]) == {"nodeport", "probe"}
+    assert nodes(body)[GATEWAY]["isRoot"] is True and nodes(body)[GATEWAY]["isOutside"] is True
+    e = edges(body)
+    # the canary split, as shares of the reviews service's traffic
+    assert [
+        e[(S + "reviews", W + f"reviews-{v}")]["traffic"]["rates"]["httpPercentReq"] for v in ("v1", "v2", "v3")
+    ] == ["90.0", "5.0", "5.0"]
+    broken = e[(W + "productpage-v1", S + "reviews")]["traffic"]
+    assert broken["responses"]["503"]["flags"] == {"UO": "9.1"}
+    assert broken["rates"]["http5xx"] == "0.033"  # 2 requests in 60 s
+    nr = e[(W + "productpage-v1", S + "ratings-canary")]
+    assert nr["traffic"]["responses"]["404"]["flags"] == {"NR": "100.0"}
+    assert nodes(body)[S + "ratings-canary"]["healthStatus"] == "Failure"
+    assert e[(W + "ratings-v1", S + "mongodb")]["traffic"]["protocol"] == "tcp"
+    assert e[(S + "ratings", W + "ratings-v1")]["isMTLS"] == "50.0"
+    assert e[("unknown", S + "productpage")]["traffic"]["rates"]["http"] == "0.067"  # 4 NodePort requests
+    # p95 interpolated in the (25, 50] ms bucket holding all 18 requests, as histogram_quantile does
+    assert e[(S + "reviews", W + "reviews-v1")]["responseTime"] == "48.75"
+
+
+def test_each_request_counts_once_though_both_sides_reported(client: Client) -> None:
+    e = edges(graph(client, graphType="workload"))
+    assert e[(GATEWAY, S + "productpage")]["traffic"]["rates"]["http"] == "0.333"  # 20 requests in 60 s
+    # the service node also passes on the 4 NodePort requests: 24 in 60 s
+    assert e[(S + "productpage", W + "productpage-v1")]["traffic"]["rates"]["http"] == "0.400"
+
+
+def test_app_versioned_app_and_service_graphs(client: Client) -> None:
+    app = nodes(graph(client, graphType="app"))
+    assert "app:Kubernetes:bookinfo:reviews" in app
+    assert not any(i.startswith("workload:") and "bookinfo" in i for i in app)
+    versioned = edges(graph(client, graphType="versionedApp"))
+    assert (
+        versioned[(S + "reviews", "app:Kubernetes:bookinfo:reviews:v2")]["traffic"]["rates"]["httpPercentReq"] == "5.0"
+    )
+    service = graph(client, graphType="service")
+    assert {n["nodeType"] for n in nodes(service).values()} <= {"service", "unknown", "workload"}
+    assert (S + "productpage", S + "reviews") in edges(service)
+    assert ("unknown", S + "productpage") in edges(service)
+
+
+def test_inject_service_nodes_off_draws_direct_edges(client: Client) -> None:
+    e = edges(graph(client, graphType="workload", injectServiceNodes="false"))
+    assert (W + "productpage-v1", W + "reviews-v1") in e
+    assert (W + "productpage-v1", S + "reviews") in e  # the 503s reached no workload
+
+
+def test_replay_of_another_window_is_empty(client: Client) -> None:
+    body = graph(client, queryTime=str(int(START.timestamp()) - 3600))
+    assert body["elements"] == {"nodes": [], "edges": []}
+
+
+def test_dot_export(client: Client) -> None:
+    response = client.get("/api/v1/graph", {**QUERY, "format": "dot"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/vnd.graphviz")
+    text = response.content.decode()
+    assert text.startswith("digraph") and '"unknown"' in text and "productpage" in text
+
+
+def test_node_detail_graph(client: Client) -> None:
+    response = client.get("/api/v1/graph/node", {**QUERY, "namespace": "bookinfo", "workload": "reviews-v2"})
+    assert response.status_code == 200, response.content
+    ids = set(nodes(response.json()))
+    assert W + "reviews-v2" in ids and S + "ratings" in ids
+    assert W + "details-v1" not in ids
+    assert client.get("/api/v1/graph/node", {**QUERY, "namespace": "bookinfo"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("graphType", "galaxy"),
+        ("duration", "forever"),
+        ("queryTime", "yesterday"),
+        ("sources", "tarot"),
+        ("injectServiceNodes", "maybe"),
+        ("boxBy", "planet"),
+        ("appenders", "sparkles"),
+        ("rateTcp", "lots"),
+    ],
+)
+def test_bad_parameters_are_400s_naming_them(client: Client, param: str, value: str) -> None:
+    response = client.get("/api/v1/graph", {**QUERY, param: value})
+    assert response.status_code == 400
+    assert param.lower().replace("_", "") in response.json()["detail"].lower().replace("_", "")
+
+
+def test_inaccessible_namespaces_are_drawn_without_details(client: Client) -> None:
+    with override_settings(MESHVIEW_ACCESSIBLE_NAMESPACES=["bookinfo"]):
+        body = graph(client)
+    gateway = [n for n in nodes(body).values() if n.get("namespace") == "istio-system"]
+    assert len(gateway) == 1 and gateway[0]["isInaccessible"] is True
+    assert "workload" not in gateway[0]
+    _, raw = issue_token("narrow", ["read"], namespaces=["istio-system"])
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=False):
+        response = client.get("/api/v1/graph", QUERY, HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200, response.content
+    productpage = nodes(response.json())
+    assert not any(n.get("workload") == "productpage-v1" for n in productpage.values())
+
+
+def test_an_unreachable_prometheus_is_a_warning_not_an_error(client: Client) -> None:
+    with override_settings(MESHVIEW_PROMETHEUS_URL="http://127.0.0.1:1"):
+        body = graph(client, sources="prometheus,accesslogs")
+    assert len(body["warnings"]) == 1 and body["warnings"][0].startswith("prometheus:")
+    assert W + "productpage-v1" in nodes(body)
+
+
+def test_the_graph_costs_a_fixed_number_of_queries(client: Client, django_assert_max_num_queries) -> None:
+    with django_assert_max_num_queries(1):
+        graph(client)
+    with django_assert_max_num_queries(3):
+        graph(client, sources="accesslogs,spans")
