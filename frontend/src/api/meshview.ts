@@ -1,0 +1,20 @@
+// meshview's own endpoints: graph, namespaces, alert rules.
+import type { GraphJson } from '../graph/model/types';
+import { getJson } from './http';
+
+export function fetchGraph(url: string, signal?: AbortSignal): Promise<GraphJson> {
+  return getJson<GraphJson>(url, signal);
+}
+
+export async function fetchNamespaces(signal?: AbortSignal): Promise<string[]> {
+  const body = await getJson<{ namespaces?: unknown }>('/api/v1/namespaces', signal);
+  const list = Array.isArray(body?.namespaces) ? body.namespaces : [];
+  return list
+    .map((n) => (typeof n === 'string' ? n : (n as { name?: string })?.name))
+    .filter((n): n is string => typeof n === 'string' && n.length > 0)
+    .sort();
+}
+
+export function fetchAlertRules(signal?: AbortSignal): Promise<unknown> {
+  return getJson<unknown>('/api/v1/alerts/rules', signal);
+}

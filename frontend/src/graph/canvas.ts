@@ -1,0 +1,249 @@
+// The cytoscape canvas: built once per graph query, then patched by deltas so that positions,
+// zoom and selection survive updates.
+import cytoscape from 'cytoscape';
+import dagre from 'cytoscape-dagre';
+import { edgeElement, nodeElement, toElements, type ElementOptions } from './model/elements';
+import type { AppliedDelta, GraphState } from './model/store';
+import { layeredPositionsFor } from './model/layout';
+import { graphToSvg, type SvgEdge, type SvgNode } from './model/svgExport';
+import type { EdgeData, NodeData } from './model/types';
+import { graphStylesheet } from './style';
+
+cytoscape.use(dagre);
+
+/** Above this many nodes the canvas uses the cheap layout and rendering shortcuts. */
+export const LARGE_GRAPH = 300;
+
+export type Selection = { kind: 'node'; id: string } | { kind: 'edge'; id: string } | null;
+
+export interface CanvasEvents {
+  onSelect: (selection: Selection) => void;
+}
+
+const KEEP = new Set(['id', 'source', 'target', 'parent']);
+
+function layoutOptions(cy: cytoscape.Core): cytoscape.LayoutOptions {
+  const nodes = cy.nodes();
+  if (nodes.length <= LARGE_GRAPH) {
+    // Left to right, unless the canvas is taller than wide (phones).
+    const tall = cy.height() > cy.width() * 1.1;
+    return {
+      name: 'dagre',
+      rankDir: tall ? 'TB' : 'LR',
+      nodeSep: 22,
+      rankSep: tall ? 60 : 75,
+      edgeSep: 10,
+      fit: true,
+      padding: 30,
+      animate: false,
+    } as cytoscape.LayoutOptions;
+  }
+  const leaves = nodes.filter((n) => !n.isParent());
+  const positions = layeredPositionsFor(
+    leaves.map((n) => n.id()),
+    cy.edges().map((e) => ({ source: e.source().id(), target: e.target().id() })),
+    cy.width() / Math.max(1, cy.height()),
+  );
+  return {
+    name: 'preset',
+    positions: (node: cytoscape.NodeSingular) => positions.get(node.id()) ?? { x: 0, y: 0 },
+    fit: true,
+    padding: 20,
+    animate: false,
+  } as cytoscape.LayoutOptions;
+}
+
+export class GraphCanvas {
+  readonly cy: cytoscape.Core;
+  private large = false;
+  private hoverEnabled = true;
+  private readonly resizeObserver: ResizeObserver;
+
+  constructor(
+    readonly container: HTMLElement,
+    private readonly events: CanvasEvents,
+  ) {
+    this.cy = cytoscape({
+      container,
+      layout: { name: 'preset' },
+      style: graphStylesheet(false),
+      minZoom: 0.05,
+      maxZoom: 4,
+      boxSelectionEnabled: false,
+      selectionType: 'single',
+    });
+    this.cy.on('tap', 'node', (e) => this.events.onSelect({ kind: 'node', id: e.target.id() }));
+    this.cy.on('tap', 'edge', (e) => this.events.onSelect({ kind: 'edge', id: e.target.id() }));
+    this.cy.on('tap', (e) => {
+      if (e.target === this.cy) this.events.onSelect(null);
+    });
+    this.resizeObserver = new ResizeObserver(() => this.cy.resize());
+    this.resizeObserver.observe(container);
+    this.cy.on('mouseover', 'node', (e) => this.highlight(e.target));
+    this.cy.on('mouseout', 'node', () => this.unhighlight());
+  }
+
+  /** Replace everything and lay it out. */
+  setGraph(state: GraphState, options: ElementOptions): void {
+    const large = state.nodes.size > LARGE_GRAPH;
+    if (large !== this.large) {
+      this.large = large;
+      this.cy.style(graphStylesheet(large));
+    }
+    this.hoverEnabled = !large;
+    // Cheap rendering while panning and zooming a large graph.
+    const renderer = this.cy as unknown as { renderer(): { textureOnViewport: boolean; hideEdgesOnViewport: boolean } };
+    renderer.renderer().textureOnViewport = large;
+    renderer.renderer().hideEdgesOnViewport = large;
+    this.cy.batch(() => {
+      this.cy.elements().remove();
+      this.cy.add(toElements(state.nodes.values(), state.edges.values(), options) as cytoscape.ElementDefinition[]);
+    });
+    this.relayout();
+  }
+
+  relayout(): void {
+    this.cy.resize();
+    if (this.cy.nodes().length === 0) return;
+    this.cy.layout(layoutOptions(this.cy)).run();
+    // A small graph should not be blown up past a readable size.
+    if (this.cy.zoom() > 1.6) {
+      this.cy.zoom(1.6);
+      this.cy.center();
+    }
+  }
+
+  fit(): void {
+    this.cy.fit(undefined, 30);
+  }
+
+  /** Apply what a delta did, element by element; new nodes are placed beside their neighbours. */
+  applyDelta(applied: AppliedDelta, state: GraphState, options: ElementOptions): void {
+    const cy = this.cy;
+    cy.batch(() => {
+      for (const id of applied.removedEdges) cy.getElementById(id).remove();
+      for (const id of applied.removedNodes) cy.getElementById(id).remove();
+
+      const extent = cy.nodes().length ? cy.nodes().boundingBox({}) : { x1: 0, y1: 0, x2: 0, y2: 0 };
+      let spare = 0;
+      for (const node of applied.addedNodes) {
+        const element = nodeElement(node, options) as cytoscape.ElementDefinition;
+        if (element.data.parent && cy.getElementById(element.data.parent).empty() && !state.nodes.has(element.data.parent)) {
+          delete element.data.parent;
+        }
+        element.position = this.placeFor(node, state) ?? { x: extent.x2 + 80, y: extent.y1 + spare++ * 50 };
+        cy.add(element);
+      }
+      for (const node of applied.changedNodes) this.replaceData(node, nodeElement(node, options).data);
+      for (const edge of applied.addedEdges) {
+        if (cy.getElementById(edge.id).nonempty()) cy.getElementById(edge.id).remove();
+        cy.add(edgeElement(edge, options) as cytoscape.ElementDefinition);
+      }
+      for (const edge of applied.changedEdges) this.replaceData(edge, edgeElement(edge, options).data);
+    });
+  }
+
+  /** Re-render every element's computed fields (edge labels after the label mode changed). */
+  refreshLabels(state: GraphState, options: ElementOptions): void {
+    this.cy.batch(() => {
+      for (const edge of state.edges.values()) {
+        const ele = this.cy.getElementById(edge.id);
+        if (ele.nonempty()) ele.data('label', edgeElement(edge, options).data.label);
+      }
+      for (const node of state.nodes.values()) {
+        const ele = this.cy.getElementById(node.id);
+        if (ele.nonempty()) ele.data('label', nodeElement(node, options).data.label);
+      }
+    });
+  }
+
+  select(selection: Selection, center = false): void {
+    this.cy.elements(':selected').unselect();
+    if (!selection) return;
+    const ele = this.cy.getElementById(selection.id);
+    if (ele.empty()) return;
+    ele.select();
+    if (center) {
+      this.cy.animate({ center: { eles: ele }, zoom: Math.max(this.cy.zoom(), 1.1) } as cytoscape.AnimationOptions, { duration: 250 });
+    }
+  }
+
+  png(): Blob {
+    return this.cy.png({ output: 'blob', full: true, scale: 2, bg: '#ffffff', maxWidth: 8000, maxHeight: 8000 });
+  }
+
+  svg(): string {
+    const nodes: SvgNode[] = this.cy.nodes().map((n) => {
+      const p = n.position();
+      return {
+        id: n.id(),
+        x: p.x,
+        y: p.y,
+        width: n.width(),
+        height: n.height(),
+        shape: String(n.style('shape')),
+        fill: String(n.style('background-color')),
+        stroke: String(n.style('border-color')),
+        dashed: n.style('border-style') === 'dashed',
+        label: String(n.data('label') ?? ''),
+        isParent: n.isParent(),
+      };
+    });
+    const edges: SvgEdge[] = this.cy.edges().map((e) => ({
+      id: e.id(),
+      x1: e.source().position().x,
+      y1: e.source().position().y,
+      x2: e.target().position().x,
+      y2: e.target().position().y,
+      color: String(e.data('color')),
+      width: Number(e.data('width')) || 1,
+      dashed: e.data('protocol') === 'tcp',
+      label: String(e.data('label') ?? ''),
+    }));
+    return graphToSvg(nodes, edges);
+  }
+
+  destroy(): void {
+    this.resizeObserver.disconnect();
+    this.cy.destroy();
+  }
+
+  private placeFor(node: NodeData, state: GraphState): { x: number; y: number } | null {
+    for (const edge of state.edges.values()) {
+      const other = edge.source === node.id ? edge.target : edge.target === node.id ? edge.source : null;
+      if (!other) continue;
+      const neighbour = this.cy.getElementById(other);
+      if (neighbour.empty() || neighbour.isParent()) continue;
+      const p = neighbour.position();
+      const dx = edge.source === node.id ? -140 : 140;
+      return { x: p.x + dx, y: p.y + 40 * (1 - 2 * Math.random()) };
+    }
+    return null;
+  }
+
+  private replaceData(incoming: NodeData | EdgeData, data: Record<string, unknown>): void {
+    const ele = this.cy.getElementById(incoming.id);
+    if (ele.empty()) return;
+    const stale = Object.keys(ele.data()).filter((k) => !KEEP.has(k) && !(k in data));
+    if (stale.length) ele.removeData(stale.join(' '));
+    const { id: _id, source: _s, target: _t, parent, ...rest } = data;
+    ele.data(rest);
+    if (ele.isNode() && (parent ?? null) !== (ele.data('parent') ?? null)) {
+      const target = typeof parent === 'string' && this.cy.getElementById(parent).nonempty() ? parent : null;
+      ele.move({ parent: target });
+    }
+  }
+
+  private highlight(node: cytoscape.NodeSingular): void {
+    if (!this.hoverEnabled) return;
+    const keep = node.closedNeighborhood();
+    this.cy.batch(() => {
+      this.cy.elements().not(keep).addClass('faded');
+    });
+  }
+
+  private unhighlight(): void {
+    if (!this.hoverEnabled) return;
+    this.cy.batch(() => this.cy.elements('.faded').removeClass('faded'));
+  }
+}
