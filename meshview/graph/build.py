@@ -5,6 +5,7 @@ The live graph of a given request is computed at most once per `LIVE_TTL_SECONDS
 deployment (the cache is Redis when REDIS_URL is set), however many dashboards show it.
 """
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -18,7 +19,7 @@ from django.core.cache import cache
 
 from meshview.graph.engine import GraphOptions, build_graph
 from meshview.graph.kiali import to_kiali_json
-from meshview.graph.samples import Endpoint, TrafficSample
+from meshview.graph.samples import Endpoint, TrafficSample, known
 from meshview.graph.sources import SourceError, Window
 
 # Imported when used: the Prometheus client is heavy and unused without MESHVIEW_PROMETHEUS_URL.
@@ -137,7 +138,27 @@ def collect_samples(request: GraphRequest) -> tuple[list[TrafficSample], list[st
             samples += importlib.import_module(f"meshview.graph.sources.{name}").collect(window)
         except SourceError as exc:
             warnings.append(f"{name}: {exc}")
-    return samples, warnings
+    return with_destination_services(samples), warnings
+
+
+def with_destination_services(samples: list[TrafficSample]) -> list[TrafficSample]:
+    """Name the service of requests whose telemetry named none (TCP, a NodePort or pod-IP
+    authority, a server span without peer attributes) when every other request to the same
+    workload went through one service: so the same traffic seen by two telemetry sources takes
+    the same path through the graph, and is counted once."""
+    served: dict[tuple[str, str, str], set[str]] = {}
+    for sample in samples:
+        d = sample.destination
+        if d.service and known(d.workload):
+            served.setdefault((d.cluster, d.namespace, d.workload), set()).add(d.service)
+    filled = []
+    for sample in samples:
+        d = sample.destination
+        services = served.get((d.cluster, d.namespace, d.workload), set()) if not d.service else set()
+        if len(services) == 1:
+            sample = dataclasses.replace(sample, destination=dataclasses.replace(d, service=next(iter(services))))
+        filled.append(sample)
+    return filled
 
 
 def graph_json(request: GraphRequest, changed_at: float = 0.0) -> dict[str, Any]:

@@ -101,7 +101,8 @@ def reporter_from_kubernetes(meta: Mapping[str, Any]) -> Reporter:
     version = (
         labels.get("service.istio.io/canonical-revision")
         or labels.get("app.kubernetes.io/version")
-        or labels.get("version", "")
+        or labels.get("version")
+        or "latest"  # Istio's canonical revision when no label names one
     )
     return Reporter(
         namespace=namespace,

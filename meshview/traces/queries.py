@@ -16,6 +16,8 @@ from meshview.traces.models import Span as SpanRow
 
 Trace = tuple[list[Span], dict[str, Resource]]
 LIVE_TRACES = 20  # traces in a live snapshot, and at most per live update
+# Spans a search reads in its first step along the start-time index (see _newest_trace_ids).
+_SCAN_STEP = 2000
 
 
 @dataclass
@@ -37,6 +39,17 @@ def _json_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _tag_match(tags: dict[str, str], table: str) -> tuple[str, list[Any]]:
+    """An SQL condition (and its parameters) true when a span row of `table` has every tag."""
+    if connection.vendor == "postgresql":
+        return f"{table}.search_tags @> %s::jsonb", [json.dumps({key: [value] for key, value in tags.items()})]
+    sql, params = [], []
+    for key, value in tags.items():
+        sql.append(f"EXISTS (SELECT 1 FROM json_each({table}.search_tags, %s) WHERE value = %s)")
+        params += [_json_path(key), value]
+    return " AND ".join(sql), params
+
+
 def find_trace_ids(query: TraceQuery) -> list[str]:
     """Return the ids of matching traces, newest first, at most `query.limit`."""
     where = ["start_ns >= %s", "start_ns <= %s"]
@@ -54,21 +67,61 @@ def find_trace_ids(query: TraceQuery) -> list[str]:
     if query.duration_max_ns is not None:
         where.append("duration_ns <= %s")
         params.append(query.duration_max_ns)
-    if query.tags:
-        if connection.vendor == "postgresql":
-            where.append("search_tags @> %s::jsonb")
-            params.append(json.dumps({key: [value] for key, value in query.tags.items()}))
-        else:
-            for key, value in query.tags.items():
-                where.append("EXISTS (SELECT 1 FROM json_each(traces_span.search_tags, %s) WHERE value = %s)")
-                params += [_json_path(key), value]
-    sql = (
-        f"SELECT trace_id, MAX(start_ns) AS newest FROM traces_span WHERE {' AND '.join(where)} "  # noqa: S608
-        "GROUP BY trace_id ORDER BY newest DESC LIMIT %s"
-    )
+    return _newest_trace_ids(where, params, query.tags, query.limit)
+
+
+def _newest_trace_ids(where: list[str], params: list[Any], tags: dict[str, str], limit: int) -> list[str]:
+    """Return at most `limit` ids of the traces with a span that meets `where` and has `tags`,
+    ordered by their newest such span, newest first.
+
+    Only the newest spans are read: a step at a time along the start-time index (each step four
+    times the last), keeping each trace at its first span met, which is its newest, and
+    stopping once `limit` traces are known. A search for common tags so reads a few thousand
+    spans, not every span of the window. When the spans read show the tags to be rare, the
+    rest of the window is searched on PostgreSQL through the tag index instead, where the
+    rarest tags are the cheapest."""
+    found: dict[str, None] = {}
+    step = max(_SCAN_STEP, 4 * limit)
+    match, match_params = _tag_match(tags, "newest") if tags else ("TRUE", [])
+    columns = "trace_id, start_ns, search_tags" if tags else "trace_id, start_ns"
+    oldest: int | None = None
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, query.limit])
-        return [row[0] for row in cursor.fetchall()]
+        while True:
+            bound = ["start_ns <= %s"] if oldest is not None else []
+            cursor.execute(
+                f"SELECT trace_id, start_ns, {match} FROM (SELECT {columns} FROM traces_span "  # noqa: S608
+                f"WHERE {' AND '.join(where + bound) or 'TRUE'} ORDER BY start_ns DESC LIMIT %s) "
+                "AS newest",
+                [*match_params, *params, *([oldest] if oldest is not None else []), step],
+            )
+            rows = cursor.fetchall()
+            before = len(found)
+            for trace_id, start_ns, matches in rows:
+                if matches and trace_id not in found:
+                    found[trace_id] = None
+                    if len(found) == limit:
+                        return list(found)
+            if len(rows) < step:
+                return list(found)  # the window is read to its end
+            # Spans as old as the oldest read may be more than those read: read them again.
+            oldest = rows[-1][1]
+            expected = (len(found) - before) * 4  # traces the next step would find at this rate
+            if tags and connection.vendor == "postgresql" and expected < limit - len(found):
+                break
+            step *= 4
+        # Rare tags: the traces not found yet, through the tag index, newest first.
+        cursor.execute(
+            f"SELECT trace_id, MAX(start_ns) AS latest FROM traces_span AS newest "  # noqa: S608
+            f"WHERE {' AND '.join([*where, 'start_ns <= %s', match])} "
+            "GROUP BY trace_id ORDER BY latest DESC LIMIT %s",
+            [*params, oldest, *match_params, limit],
+        )
+        for (trace_id, _) in cursor.fetchall():
+            if trace_id not in found:
+                found[trace_id] = None
+                if len(found) == limit:
+                    break
+    return list(found)
 
 
 def _span(row: SpanRow) -> Span:

@@ -14,7 +14,7 @@ TLS with the caller's SPIFFE identity for a client certificate.
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -101,7 +101,7 @@ def _tcp(call: Call, server: bool) -> dict[str, object]:
 
 
 def _status(call: Call, server: bool) -> tr.Status:
-    failed = call.code == 0 and call.protocol != "tcp" or call.code >= (500 if server else 400)
+    failed = (call.code == 0 and call.protocol != "tcp") or call.code >= (500 if server else 400)
     return tr.Status(code=tr.Status.STATUS_CODE_ERROR) if failed else tr.Status()
 
 
@@ -152,14 +152,17 @@ class _Renderer:
         ))
         self.serving[call.destination] = (trace_id, server_id, server_start)
 
-    def request(self) -> ExportTraceServiceRequest:
-        return ExportTraceServiceRequest(resource_spans=[
-            tr.ResourceSpans(
-                resource=Resource(attributes=[kv(k, v) for k, v in resource_attributes(pod).items()]),
-                scope_spans=[tr.ScopeSpans(scope=SCOPE, spans=spans)],
-            )
-            for pod, spans in self.spans.items()
-        ])
+
+
+def export(spans: Mapping[Pod, list[tr.Span]]) -> ExportTraceServiceRequest:
+    """Return an OTLP export of spans, each pod's under its resource."""
+    return ExportTraceServiceRequest(resource_spans=[
+        tr.ResourceSpans(
+            resource=Resource(attributes=[kv(k, v) for k, v in resource_attributes(pod).items()]),
+            scope_spans=[tr.ScopeSpans(scope=SCOPE, spans=pod_spans)],
+        )
+        for pod, pod_spans in spans.items()
+    ])
 
 
 def render(calls: Iterable[Call]) -> ExportTraceServiceRequest:
@@ -167,4 +170,4 @@ def render(calls: Iterable[Call]) -> ExportTraceServiceRequest:
     renderer = _Renderer()
     for call in calls:
         renderer.call(call)
-    return renderer.request()
+    return export(renderer.spans)

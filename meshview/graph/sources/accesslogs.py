@@ -40,21 +40,16 @@ def _edge(row: dict) -> tuple:
 def collect(window: Window) -> list[TrafficSample]:
     """Return the samples of the rollups in `window`, one per rollup key."""
     rows = _rows(window)
-    # A server-side record names no service when its proxy logged none (TCP, Istio 1.8+
-    # clusters with an IP authority, as NodePort traffic has): other records of the same
-    # workload do.
-    services: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
-    for r in rows:
-        if r["destination_service"] and r["destination_workload"] != UNKNOWN:
-            services.setdefault((r["destination_namespace"], r["destination_workload"]), set()).add(
-                (r["destination_service"], r["destination_service_name"], r["destination_service_namespace"])
-            )
+    # A TCP server side names no service; the client side of the same edge does.
+    services = {
+        _edge(r): (r["destination_service"], r["destination_service_name"], r["destination_service_namespace"])
+        for r in rows
+        if r["reporter"] == "source" and r["destination_service"]
+    }
     for row in rows:
-        served = services.get((row["destination_namespace"], row["destination_workload"]), set())
-        if not row["destination_service"] and len(served) == 1:
-            (row["destination_service"], row["destination_service_name"], row["destination_service_namespace"]) = next(
-                iter(served)
-            )
+        if row["reporter"] == "destination" and not row["destination_service"] and _edge(row) in services:
+            (row["destination_service"], row["destination_service_name"],
+             row["destination_service_namespace"]) = services[_edge(row)]
     reported = {_edge(r) for r in rows if r["reporter"] == "destination"}
     return [
         _sample(row, window.cluster) for row in rows if row["reporter"] == "destination" or _edge(row) not in reported

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
@@ -43,13 +44,14 @@ from meshview.graph.samples import (
     UNKNOWN_SOURCE,
     Endpoint,
     Protocol,
+    Telemetry,
     TrafficSample,
     known,
 )
 from meshview.graph.sources import SourceError, Window
 from meshview.mesh.latency import LATENCY_BUCKETS_MS
 
-NAME = "prometheus"
+NAME: Telemetry = "prometheus"
 # Per HTTP request to Prometheus (connect, and each wait for data): the graph is interactive.
 TIMEOUT_S = 5.0
 # Queries sent at once; below the connection pool's size (10) so none waits for a connection.
@@ -162,14 +164,19 @@ def collect(window: Window) -> list[TrafficSample]:
     url = settings.MESHVIEW_PROMETHEUS_URL
     if not url:
         raise SourceError("Prometheus is not configured (set MESHVIEW_PROMETHEUS_URL)")
-    results = _run(url.rstrip("/"), queries(window), window.end)
-    return _samples(_series(results), window.cluster)
+    url = url.rstrip("/")
+    results = _run(url, queries(window), window.end)
+    try:
+        found = _series(results)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise SourceError(f"Prometheus at {_display(url)} gave an unreadable answer ({type(exc).__name__})") from exc
+    return _samples(found, window.cluster)
 
 
 class _TimeoutSession(requests.Session):
     """A session whose requests time out after TIMEOUT_S unless told otherwise."""
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = TIMEOUT_S
         return super().request(*args, **kwargs)
@@ -189,15 +196,15 @@ def _run(url: str, plan: list[Query], at: int) -> list[tuple[Query, list[dict[st
     pool = ThreadPoolExecutor(max_workers=PARALLEL_QUERIES)
     try:
         return list(pool.map(run, plan))
-    except requests.exceptions.ConnectionError as exc:
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            raise SourceError(f"Prometheus at {where} did not accept a connection within {TIMEOUT_S:g} s") from exc
-        raise SourceError(f"cannot connect to Prometheus at {where}") from exc
-    except requests.exceptions.Timeout as exc:
-        raise SourceError(f"Prometheus at {where} did not answer within {TIMEOUT_S:g} s") from exc
+    except requests.exceptions.RequestException as exc:
+        if _timed_out(exc):
+            raise SourceError(f"Prometheus at {where} did not answer within {TIMEOUT_S:g} s") from exc
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            raise SourceError(f"cannot connect to Prometheus at {where}") from exc
+        raise SourceError(f"Prometheus at {where} gave an unreadable answer ({type(exc).__name__})") from exc
     except PrometheusApiClientException as exc:
         raise SourceError(f"Prometheus at {where} answered with an error: {str(exc)[:300]}") from exc
-    except (requests.exceptions.RequestException, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         # ValueError: a body that is not JSON; KeyError, TypeError: JSON without Prometheus's shape
         raise SourceError(f"Prometheus at {where} gave an unreadable answer ({type(exc).__name__})") from exc
     finally:
@@ -206,17 +213,30 @@ def _run(url: str, plan: list[Query], at: int) -> list[tuple[Query, list[dict[st
         session.close()
 
 
+def _timed_out(exc: requests.exceptions.RequestException) -> bool:
+    """Whether a request failed for want of an answer in time. Without retries, urllib3 hands
+    requests a read timeout wrapped as a connection error: look at the reason too."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    # urllib3 files a refused connection under its connect timeouts: that one is no timeout
+    return isinstance(exc, requests.exceptions.Timeout) or (
+        isinstance(reason, urllib3.exceptions.TimeoutError)
+        and not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    )
+
+
 def _display(url: str) -> str:
     """The URL without credentials, for messages."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _series(
     results: list[tuple[Query, list[dict[str, Any]]]],
 ) -> dict[tuple[Family, Reporter, Labels], _Series]:
-    """Gather the measures of each reporter's series. A series two selections both return
-    (a request between two requested namespaces) holds the same values in each: set, not added."""
+    """Gather the measures of each reporter's series. A series two selections both return (a
+    request out of a requested namespace that reached no workload of one) holds the same values
+    in each: set, not added."""
     found: dict[tuple[Family, Reporter, Labels], _Series] = {}
     for query, vector in results:
         family = MEASURES[query.measure][1]

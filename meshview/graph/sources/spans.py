@@ -8,8 +8,8 @@ A request is one of:
   and child in different workloads, whatever their kinds (Jaeger's dependency semantics: spans
   of kind internal or unspecified across a process boundary). The source is the parent's
   workload, the destination the child's;
-- a **call that reached no traced workload**: a CLIENT (or PRODUCER) span with no child in
-  another workload (the callee is not instrumented, or the request failed before reaching a
+- a **call that reached no traced workload**: a CLIENT (or PRODUCER) span that is the caller's
+  side of no pair (the callee is not instrumented, or the request failed before reaching a
   workload: a 503 from a circuit breaker, a refused connection). The destination is a terminal
   service node named by the span's peer attributes (below). A client span whose child is
   another client span of the same workload (an HTTP library span inside a framework's span)
@@ -54,8 +54,8 @@ belongs to the request it served, not to the one it made).
 
 - response code: ``http.response.status_code`` or ``http.status_code``; with none, a span with
   status ERROR means no response (code 0), else 200;
-- gRPC: ``rpc.grpc.status_code`` (or ``rpc.system`` ``grpc``) makes the protocol ``grpc`` with
-  that status;
+- gRPC: ``rpc.grpc.status_code`` (Envoy's tracer: ``grpc.status_code``), or ``rpc.system``
+  ``grpc``, makes the protocol ``grpc`` with that status;
 - TCP: ``network.transport`` (or the older ``net.transport``) ``tcp``/``ip_tcp`` on a span with no
   ``http.*``, ``url.*`` or ``rpc.*`` attribute. Rare: OpenTelemetry instruments protocols, not
   connections. A TCP request counts a connection; its bytes come from ``network.io.receive``
@@ -69,28 +69,33 @@ belongs to the request it served, not to the one it made).
   (``tls.client.subject``, ``tls.client.certificate`` or ``tls.client.hash.sha256``);
 - response flags: spans carry none of Envoy's, so always ``-``.
 
-**Destination service.** The service a caller addressed comes from its span's peer attributes:
+**Destination service.** The host a caller addressed comes from its span's peer attributes:
 ``server.address``, ``net.peer.name``, the host of ``url.full`` or ``http.url``, else
-``peer.service``. A host ``<name>.<namespace>.svc...`` is that service; a name without dots is a
-service in the caller's namespace (Kubernetes' DNS search path); another name is an external
-host (a terminal ``MESH_EXTERNAL`` service node in the caller's namespace); an IP address names
-no service (``PassthroughCluster`` when the request reached no workload). The same rules read a
-root server span's own ``server.address`` for requests from unknown callers. ``upstream_host``
-is the host as addressed (an IP address with its port).
+``peer.service``; a root server span says it as ``server.address``, ``net.host.name``, the
+host of its URL or ``http.host`` (on a server span the older ``net.peer.*`` is the caller). A
+host ``<name>.<namespace>.svc...`` is that Kubernetes service; a name without dots is a service
+in the caller's namespace (Kubernetes' DNS search path); another name is an external host; an
+IP address names no service. A request that reached a workload is drawn through the Kubernetes
+service it addressed, and straight to the workload otherwise (a probe or a NodePort dials a pod
+or a node). A request that reached no workload ends at a terminal service node: the Kubernetes
+service, the external host (``MESH_EXTERNAL``, in the caller's namespace) or, for an IP
+address, ``PassthroughCluster``. ``upstream_host`` is the host as addressed (an IP address with
+its port), None when the spans name none.
 
-**Cost.** One range scan of ``traces_span`` on the ``start_ns`` index (one day partition on
-PostgreSQL) reading nine columns, never the tag index or events; one query for the resources
-those spans name; one more, on the ``trace_id`` index, for the children of the spans within
-``CLOCK_SKEW_NS`` of the window's edges (the only ones whose children can start outside it),
-in chunks of ``LOOKUP_CHUNK``. Then one pass in Python, linear in the window's spans, which
-are held in memory together (any of them may be another's parent).
+**Cost.** One range scan of ``traces_span`` on the ``start_ns`` index (only the day partitions
+the window touches on PostgreSQL) reading nine columns, never the tags, events or links; one
+query for the resources those spans name; one more, by ``trace_id``, for the children of the
+spans within ``CLOCK_SKEW_NS`` of the window's edges (the only ones whose children can start
+outside it), in chunks of ``LOOKUP_CHUNK``. Then one pass in Python, linear in the window's
+spans, which are held in memory together (any of them may be another's parent): about a
+kilobyte each with typical HTTP attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 from meshview.graph.samples import UNKNOWN, UNKNOWN_SOURCE, Endpoint, Protocol, TrafficSample, UnknownReason
@@ -108,7 +113,7 @@ from meshview.traces.model import (
 from meshview.traces.models import Resource as ResourceRow
 from meshview.traces.models import Span as SpanRow
 
-NAME = "spans"
+NAME: Final = "spans"
 # How far apart two hosts' clocks may be: a callee's span may start this long before its
 # caller's, or after the caller's span ended.
 CLOCK_SKEW_NS = 10**9
@@ -175,9 +180,12 @@ def collect(window: Window) -> list[TrafficSample]:
         if span.parent_span_id:
             children.setdefault((span.trace_id, span.parent_span_id), []).append(span)
     # Children that started outside the window, of the spans close enough to its edges to have them.
-    near_edges = [s for s in spans if s.start_ns < start_ns + CLOCK_SKEW_NS
-                  or s.start_ns + s.duration_ns + CLOCK_SKEW_NS >= end_ns]
-    outside = _children_outside(near_edges, start_ns, end_ns)
+    outside = _children_between([s for s in spans if s.start_ns < start_ns + CLOCK_SKEW_NS],
+                                start_ns - CLOCK_SKEW_NS, start_ns)
+    near_end = [s for s in spans if s.start_ns + s.duration_ns + CLOCK_SKEW_NS >= end_ns]
+    if near_end:
+        latest = max(s.start_ns + s.duration_ns for s in near_end) + CLOCK_SKEW_NS
+        outside += _children_between(near_end, end_ns, latest + 1)
     identities.load({s.resource_key for s in outside} - identities.known)
     for span in outside:
         children.setdefault((span.trace_id, span.parent_span_id), []).append(span)
@@ -208,24 +216,17 @@ def collect(window: Window) -> list[TrafficSample]:
     ]
 
 
-def _children_outside(parents: list[_Span], start_ns: int, end_ns: int) -> list[_Span]:
-    """The children of `parents` that started outside [start_ns, end_ns), as far as clock skew
-    and the parents' ends allow."""
+def _children_between(parents: list[_Span], low_ns: int, high_ns: int) -> list[_Span]:
+    """The children of `parents` that started in [low_ns, high_ns)."""
     found: list[_Span] = []
     for i in range(0, len(parents), LOOKUP_CHUNK):
-        chunk = parents[i : i + LOOKUP_CHUNK]
-        wanted = {(s.trace_id, s.span_id) for s in chunk}
-        latest = max(s.start_ns + s.duration_ns for s in chunk) + CLOCK_SKEW_NS
-        rows = (
-            SpanRow.objects.filter(
-                trace_id__in={t for t, _ in wanted},
-                parent_span_id__in={p for _, p in wanted},
-                start_ns__gte=start_ns - CLOCK_SKEW_NS,
-                start_ns__lte=latest,
-            )
-            .exclude(start_ns__gte=start_ns, start_ns__lt=end_ns)
-            .values_list(*_COLUMNS)
-        )
+        wanted = {(s.trace_id, s.span_id) for s in parents[i : i + LOOKUP_CHUNK]}
+        rows = SpanRow.objects.filter(
+            start_ns__gte=low_ns,
+            start_ns__lt=high_ns,
+            trace_id__in={t for t, _ in wanted},
+            parent_span_id__in={p for _, p in wanted},
+        ).values_list(*_COLUMNS)
         found += [_Span(*row) for row in rows if (row[0], row[2]) in wanted]
     return found
 
