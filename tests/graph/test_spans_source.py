@@ -39,7 +39,8 @@ MINUTE = Window(end=T0 + 60, duration=60, namespaces=frozenset(), cluster=C)
 BUCKETS = len(LATENCY_BUCKETS_MS) + 1
 CLIENT, SERVER = tr.Span.SPAN_KIND_CLIENT, tr.Span.SPAN_KIND_SERVER
 
-GATEWAY_EP = Endpoint(C, "istio-system", "istio-ingressgateway", "istio-ingressgateway", UNKNOWN, gateway="ingress")
+# the gateway's pod names no version: Istio's canonical revision is then "latest"
+GATEWAY_EP = Endpoint(C, "istio-system", "istio-ingressgateway", "istio-ingressgateway", "latest", gateway="ingress")
 PRODUCTPAGE_EP = Endpoint(C, NS, "productpage-v1", "productpage", "v1")
 MONGODB_EP = Endpoint(C, NS, "mongodb-v1", "mongodb", "v1")
 RATINGS_EP = Endpoint(C, NS, "ratings-v1", "ratings", "v1")
@@ -248,6 +249,9 @@ def test_span_shapes_beyond_client_server_pairs(client):
             # root server spans: a Prometheus scrape, and a caller that says nothing about itself
             span(5, 40, kind=SERVER, user_agent__original="Prometheus/2.53.0", server__port=15020),
             span(6, 50, kind=SERVER, client__address="10.0.9.9", server__port=9080),
+            # a workload calling its own service
+            span(9, 80, kind=CLIENT, server__address="productpage.bookinfo.svc.cluster.local"),
+            span(9, 81, parent=80, kind=SERVER, at_ms=1, duration_ms=3, http__response__status_code=200),
         ],
         DETAILS: [
             span(1, 3, parent=2, kind=SERVER, at_ms=2, duration_ms=10, http__response__status_code=500),
@@ -264,6 +268,7 @@ def test_span_shapes_beyond_client_server_pairs(client):
     assert Counter(brief(s) for s in collect(MINUTE)) == Counter([
         ("productpage-v1", "details-v1", "details", "http", 500, 1, False, None),
         ("productpage-v1", "details-v1", "", "http", 200, 1, False, None),
+        ("productpage-v1", "productpage-v1", "productpage", "http", 200, 1, False, None),
         ("productpage-v1", UNKNOWN, "api.example.com", "http", 0, 1, False, None),
         ("productpage-v1", UNKNOWN, "PassthroughCluster", "grpc", 200, 1, False, None),
         (UNKNOWN, "productpage-v1", "", "http", 200, 1, False, "scrape"),
@@ -280,9 +285,9 @@ def test_span_shapes_beyond_client_server_pairs(client):
 
 
 def test_identity_from_resource_attributes(client):
-    proxy = Pod(NS, "reviews-v2", "reviews", "v2", "10.0.1.21")
+    reviews_v2 = Pod(NS, "reviews-v2", "reviews", "v2", "10.0.1.21")
     request = export({PRODUCTPAGE: [span(1, 1, kind=CLIENT, server__address="reviews:9080")],
-                      proxy: [span(1, 2, parent=1, kind=SERVER, at_ms=1)]})
+                      reviews_v2: [span(1, 2, parent=1, kind=SERVER, at_ms=1)]})
     # Istio's proxies name their service <app>.<namespace>; a collector adds pod labels and the cluster
     attributes = request.resource_spans[1].resource.attributes
     del attributes[:]

@@ -41,7 +41,8 @@ conventions for Kubernetes, or else from pod labels that the OpenTelemetry Colle
   (Istio's canonical service), else ``service.name``. Istio's proxies name their service
   ``<app>.<namespace>``, so a ``.<namespace>`` suffix is dropped;
 - version: the ``service.istio.io/canonical-revision``, ``app.kubernetes.io/version`` or
-  ``version`` label, else ``service.version``;
+  ``version`` label, else ``service.version``, else ``latest`` (Istio's canonical revision when
+  nothing names one);
 - cluster: ``k8s.cluster.name``, else the window's cluster;
 - gateways: a workload (or app) named ``istio-ingressgateway`` or ``istio-egressgateway``, or a
   pod labelled ``istio: ingressgateway`` / ``istio: egressgateway``. Resources carry no pod
@@ -87,8 +88,9 @@ the window touches on PostgreSQL) reading nine columns, never the tags, events o
 query for the resources those spans name; one more, by ``trace_id``, for the children of the
 spans within ``CLOCK_SKEW_NS`` of the window's edges (the only ones whose children can start
 outside it), in chunks of ``LOOKUP_CHUNK``. Then one pass in Python, linear in the window's
-spans, which are held in memory together (any of them may be another's parent): about a
-kilobyte each with typical HTTP attributes.
+spans, which are held in memory together (any of them may be another's parent). With the
+simulated Bookinfo's HTTP attributes, 80,000 spans take about 1.3 s (half of it reading and
+decoding the rows) and 170 MB at the peak, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -133,6 +135,8 @@ _WORKLOAD_KEYS = ("k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.
 _APP_LABELS = ("service.istio.io/canonical-name", "app.kubernetes.io/name", "app")
 _VERSION_LABELS = ("service.istio.io/canonical-revision", "app.kubernetes.io/version", "version")
 _LABEL_PREFIXES = ("k8s.pod.label.", "k8s.pod.labels.")
+# Istio's canonical revision of a workload whose labels name no version
+_LATEST = "latest"
 # OpenTelemetry SDKs name a service they were not told about unknown_service[:<process>].
 _SDK_DEFAULT_SERVICE = "unknown_service"
 _COLUMNS = ("trace_id", "span_id", "parent_span_id", "kind", "start_ns", "duration_ns", "status_code",
@@ -238,6 +242,7 @@ class _Identities:
         self.cluster = cluster
         self.endpoints: dict[str, Endpoint] = {}
         self.known: set[str] = set()
+        self._through: dict[tuple[Endpoint, str], Endpoint] = {}
 
     def load(self, keys: set[str]) -> None:
         if not keys:
@@ -249,6 +254,13 @@ class _Identities:
                 "key", "attributes"
             ):
                 self.endpoints[key] = endpoint_of(attributes, self.cluster)
+
+    def through(self, endpoint: Endpoint, service: str) -> Endpoint:
+        """The destination `endpoint` reached through `service` (shared, as the engine caches by it)."""
+        found = self._through.get((endpoint, service))
+        if found is None:
+            found = self._through[endpoint, service] = replace(endpoint, service=service)
+        return found
 
     def __call__(self, key: str) -> Endpoint:
         endpoint = self.endpoints.get(key)
@@ -287,7 +299,7 @@ def endpoint_of(attributes: Mapping[str, Any], cluster: str) -> Endpoint:
         pod = _text(attributes, "k8s.pod.name")
         workload = workload_from_pod(pod) if pod else service_name or Resource(dict(attributes)).service_name
     app = _label(attributes, _APP_LABELS) or service_name
-    version = _label(attributes, _VERSION_LABELS) or _text(attributes, "service.version")
+    version = _label(attributes, _VERSION_LABELS) or _text(attributes, "service.version") or _LATEST
     istio = _label(attributes, ("istio",))
     gateway = None
     if istio == "ingressgateway" or INGRESS_GATEWAY in (workload, app):
@@ -295,7 +307,7 @@ def endpoint_of(attributes: Mapping[str, Any], cluster: str) -> Endpoint:
     elif istio == "egressgateway" or EGRESS_GATEWAY in (workload, app):
         gateway = "egress"
     return Endpoint(
-        _text(attributes, "k8s.cluster.name") or cluster, namespace, workload, app or UNKNOWN, version or UNKNOWN,
+        _text(attributes, "k8s.cluster.name") or cluster, namespace, workload, app or UNKNOWN, version,
         gateway=gateway,  # type: ignore[arg-type]
     )
 
@@ -335,10 +347,13 @@ def _int(value: Any) -> int | None:
 
 def _first_int(spans: Iterable[_Span], *keys: str) -> int | None:
     for span in spans:
+        attributes = span.attributes
         for key in keys:
-            number = _int(span.attributes.get(key))
-            if number is not None:
-                return number
+            value = attributes.get(key)
+            if value is not None:
+                number = _int(value)
+                if number is not None:
+                    return number
     return None
 
 
@@ -461,7 +476,7 @@ def _count_pair(tally: dict[_SampleKey, _Tally], parent: _Span, child: _Span, id
     if parent.kind in _CALLER_KINDS:
         service, namespace, host = _addressed(parent.attributes, source.namespace)
     if namespace:  # a Kubernetes service: the one the workload was reached through
-        destination = replace(destination, service=service)
+        destination = identities.through(destination, service)
     _count(tally, source, destination, describing or [child], host=host)
 
 
@@ -484,7 +499,7 @@ def _count_from_unknown(tally: dict[_SampleKey, _Tally], span: _Span, identities
     attributes = span.attributes
     service, namespace, host = _addressed(attributes, destination.namespace, server_side=True)
     if namespace:
-        destination = replace(destination, service=service)
+        destination = identities.through(destination, service)
     _count(tally, UNKNOWN_SOURCE, destination, [span], host=host, reason=unknown_reason(attributes))
 
 
