@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,7 +84,8 @@ def parse_request(
     """Read Kiali's graph parameters; raise BadGraphRequest naming a wrong one."""
     live = not params.get("queryTime")
     if live:
-        query_time = int(time.time())
+        # Rounded up: the window takes in the traffic of the second that is under way.
+        query_time = math.ceil(time.time())
     else:
         raw = params["queryTime"].strip()
         if not raw.isdigit() or len(raw) > 12:
