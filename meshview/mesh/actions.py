@@ -232,15 +232,15 @@ def _store_client_side(
     twins: dict[tuple[str, str], Peer] = {}
     kept = []
     unreported: dict[str, ServiceRef] = {}
+    # A destination is a workload, whatever role its proxy plays as a caller.
+    destinations = {ip: dataclasses.replace(peer, role="") for ip, peer in owners.items()}
     for observation in observations:
         if observation.side == SERVER:
             continue
         source = Peer.of(observation.reporter)
         # The pod the request reached, if the inventory knows it; else it reached no workload.
-        destination = owners.get(observation.upstream_ip, UNKNOWN_PEER)
-        if destination is not UNKNOWN_PEER:
-            destination = dataclasses.replace(destination, role="")
-        elif observation.upstream_ip and observation.service.namespace:
+        destination = destinations.get(observation.upstream_ip, UNKNOWN_PEER)
+        if destination is UNKNOWN_PEER and observation.upstream_ip and observation.service.namespace:
             unreported[observation.upstream_ip] = observation.service
         rollups.add(observation, "source", source, destination)
         if observation.request_id and observation.upstream_ip:

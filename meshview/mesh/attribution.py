@@ -76,15 +76,15 @@ class Observation:
     authority: str
 
 
-def protocol_of(record: Mapping[str, Any]) -> str:
-    """Return `tcp`, `grpc` or `http` for a record.
+def protocol_of(record: Mapping[str, Any], grpc_status: str) -> str:
+    """Return `tcp`, `grpc` or `http` for a record whose format logged `grpc_status` ("" if not).
 
     TCP records print `"- - -"`. gRPC is HTTP/2 whose path names a service method
     (`/package.Service/Method`), or a record whose format logged a gRPC status.
     """
     if record.get("method") is None and record.get("protocol") is None:
         return "tcp"
-    if _grpc_status(record) or (
+    if grpc_status or (
         record.get("protocol") == "HTTP/2" and _GRPC_PATH.match(record.get("path") or "") is not None
     ):
         return "grpc"
@@ -135,6 +135,7 @@ def observe(record: Mapping[str, Any], reporter: Reporter, received_ms: int) -> 
     principal = principal_of(record)
     sni = record.get("requested_server_name") or ""
     code = record.get("response_code") or 0
+    grpc_status = _grpc_status(record)
     return Observation(
         side=side,
         reporter=reporter,
@@ -144,9 +145,9 @@ def observe(record: Mapping[str, Any], reporter: Reporter, received_ms: int) -> 
         remote_ip=address_ip(record.get("downstream_remote_address")),
         upstream_ip=address_ip(record.get("upstream_host")) if side == CLIENT else "",
         service=service or NO_SERVICE,
-        protocol=protocol_of(record),
+        protocol=protocol_of(record, grpc_status),
         response_code=code,
-        grpc_status=_grpc_status(record),
+        grpc_status=grpc_status,
         response_flags=",".join(record.get("response_flags") or []) or "-",
         # Istio's mTLS shows on the server side as an `outbound_.PORT_._.HOST` SNI or a principal.
         mtls=bool(principal) or sni.startswith("outbound_."),

@@ -6,10 +6,11 @@ Lines come as `text` (one access-log line each, any layout the parser knows) or 
 line number; the others are kept.
 """
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from meshview.envoy.jsonlog import parse_json_record
 from meshview.envoy.parser import LogParser
@@ -70,8 +71,8 @@ def _read(
     if kind == "text":
         return parser.parse_line(line), reporter
     try:
-        obj = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ValueError("each NDJSON line must be an object")
