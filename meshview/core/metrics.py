@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter(
     "meshview_http_requests_total", "HTTP requests answered, by route and status.", ["method", "route", "status"]
@@ -25,6 +25,10 @@ INGEST_REFUSED = Counter(
     "meshview_ingest_refused_requests_total",
     "Ingest requests refused as a whole, by signal and HTTP status.",
     ["signal", "status"],
+)
+SETTLE_QUEUE = Gauge(
+    "meshview_settle_queue_requests",
+    "Server-side access-log records waiting for their client side (read when scraped).",
 )
 PUSH_LATENCY = Histogram(
     "meshview_live_push_seconds",

@@ -43,6 +43,7 @@ def test_metrics_count_requests_per_route(client: Client) -> None:
     )
     assert float(line.rsplit(" ", 1)[1]) >= 2
     assert 'meshview_http_request_duration_seconds_bucket{le="0.005",route="healthz"}' in text
+    assert "meshview_settle_queue_requests 0.0" in text
 
 
 @override_settings(MESHVIEW_ANONYMOUS_ACCESS=True)
