@@ -43,7 +43,8 @@ class GraphRequest:
     namespaces_requested: frozenset[str] = field(default_factory=frozenset)
 
     def cache_key(self) -> str:
-        text = json.dumps([repr(self.options), self.sources], sort_keys=True)
+        """The shared cache's key for this live graph: everything but the moving window end."""
+        text = json.dumps([repr(dataclasses.replace(self.options, query_time=0)), self.sources], sort_keys=True)
         return "meshview:graph:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

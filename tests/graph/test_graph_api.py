@@ -186,3 +186,27 @@ def test_the_graph_costs_a_fixed_number_of_queries(client: Client, django_assert
         graph(client)
     with django_assert_max_num_queries(3):
         graph(client, sources="accesslogs,spans")
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def shared_cache(request: pytest.FixtureRequest):
+    if request.param == "locmem":
+        config = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    else:
+        url = request.getfixturevalue("redis_url")
+        config = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    with override_settings(CACHES=config):
+        from django.core.cache import caches
+
+        caches["default"].clear()
+        yield
+        caches["default"].clear()
+
+
+@pytest.mark.usefixtures("shared_cache")
+def test_many_viewers_of_the_live_graph_cost_one_computation(client: Client, django_assert_num_queries) -> None:
+    live = {k: v for k, v in QUERY.items() if k != "queryTime"}
+    first = client.get("/api/v1/graph", live).json()
+    with django_assert_num_queries(0):
+        for _ in range(20):
+            assert client.get("/api/v1/graph", live).json() == first

@@ -344,3 +344,33 @@ def test_search_and_trace_by_id_use_few_queries(client: Client, django_assert_ma
         client.get("/jaeger/api/traces", {"service": "frontend"})
     with django_assert_max_num_queries(2):
         client.get(f"/jaeger/api/traces/{T1}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_storage_that_cannot_write_answers_503_with_retry_after(client: Client) -> None:
+    """Another connection holds the lock the export needs: nothing is stored, the client is told
+    when to come back (and the OTLP exporter retries a 503)."""
+    import sqlite3
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        blocker = sqlite3.connect(connection.settings_dict["NAME"], timeout=1)
+        blocker.execute("BEGIN EXCLUSIVE")
+    else:
+        import psycopg
+
+        db = connection.settings_dict
+        blocker = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+        blocker.execute("LOCK TABLE traces_operation IN ACCESS EXCLUSIVE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")
+    try:
+        response = send(client, export("blocked", [span(5, 1, "x")]))
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert status_pb2.Status.FromString(response.content).code == 14  # UNAVAILABLE
+    assert Span.objects.count() == 0
