@@ -6,8 +6,10 @@ INSERTs. Live subscribers hear of the touched traces after the transaction commi
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -86,40 +88,99 @@ def search_tags(span: Span, resource: Resource | None) -> dict[str, list[str]]:
     return tags
 
 
-def _row(span: Span, resources: dict[str, Resource]) -> tuple:
-    dumps = json.dumps
-    return (
-        span.trace_id,
-        span.span_id,
-        span.parent_span_id,
-        span.trace_state,
-        span.name,
-        span.kind,
-        span.start_ns,
-        span.end_ns,
-        span.end_ns - span.start_ns,
-        span.status_code,
-        span.status_message,
-        span.service_name,
-        span.resource_key,
-        span.scope_name,
-        span.scope_version,
-        dumps(span.scope_attributes),
-        dumps(span.attributes),
-        dumps(span.events),
-        dumps(span.links),
-        span.flags,
-        span.dropped_attributes_count,
-        span.dropped_events_count,
-        span.dropped_links_count,
-        dumps(search_tags(span, resources.get(span.resource_key))),
-    )
+_quote = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps writes one
+
+
+def _attribute_entries(key: str, value: Any) -> tuple[str, str]:
+    """Return one attribute as the ``attributes`` column's JSON holds it (``"key": value``) and as
+    the ``search_tags`` column's does (``"key": ["string form"]``), written as json.dumps writes."""
+    key_text = _quote(key)
+    kind = type(value)
+    if kind is str:
+        value_text = _quote(value)
+        return f"{key_text}: {value_text}", f"{key_text}: [{value_text}]"
+    value_text = str(value) if kind is int else json.dumps(value)
+    return f"{key_text}: {value_text}", f"{key_text}: [{_quote(attribute_string(value))}]"
 
 
 def span_rows(export: DecodedExport) -> list[tuple]:
-    """Return the traces_span rows (values in SPAN_COLUMNS order) for an export's spans."""
+    """Return the traces_span rows (values in SPAN_COLUMNS order) for an export's spans.
+
+    The JSON columns hold the text json.dumps writes of the span's dicts and lists and of
+    ``search_tags()``, built with less work per span: spans of one export repeat attribute
+    values, so each string or integer attribute is written once per export; and they share a
+    resource, a scope and a few kinds and status codes, so the search tags that come from those
+    are written once per combination and put after the span's own. A span with a key in both, or
+    with events or links that carry attributes, has its search tags built whole."""
     resources = export.resources
-    return [_row(span, resources) for span in export.spans]
+    encode = json.dumps
+    shared: dict[tuple, tuple[KeysView[str], str]] = {}
+    written: dict[tuple[str, Any], tuple[str, str]] = {}
+    rows = []
+    for span in export.spans:
+        attributes, events, links, scope_attributes = span.attributes, span.events, span.links, span.scope_attributes
+        key = (
+            span.resource_key,
+            id(scope_attributes) if scope_attributes else 0,  # one dict per scope (decode.py)
+            span.scope_name,
+            span.scope_version,
+            span.kind,
+            span.status_code,
+        )
+        common = shared.get(key)
+        if common is None:
+            tags = search_tags(replace(span, attributes={}, events=[], links=[]), resources.get(span.resource_key))
+            common = shared[key] = (tags.keys(), encode(tags)[1:-1])
+        common_keys, common_text = common
+        attribute_entries, tag_entries = [], []
+        for item in attributes.items():
+            # Only strings and integers are remembered: True == 1 == 1.0 would share an entry.
+            if type(item[1]) is str or type(item[1]) is int:
+                entries = written.get(item)
+                if entries is None:
+                    entries = written[item] = _attribute_entries(*item)
+            else:
+                entries = _attribute_entries(*item)
+            attribute_entries.append(entries[0])
+            tag_entries.append(entries[1])
+        whole = not attributes.keys().isdisjoint(common_keys)
+        for event_or_link in (*events, *links):
+            whole = whole or bool(event_or_link["attributes"])
+        if whole:
+            tags_text = encode(search_tags(span, resources.get(span.resource_key)))
+        else:
+            if common_text:
+                tag_entries.append(common_text)
+            tags_text = "{" + ", ".join(tag_entries) + "}"
+        rows.append(
+            (
+                span.trace_id,
+                span.span_id,
+                span.parent_span_id,
+                span.trace_state,
+                span.name,
+                span.kind,
+                span.start_ns,
+                span.end_ns,
+                span.end_ns - span.start_ns,
+                span.status_code,
+                span.status_message,
+                span.service_name,
+                span.resource_key,
+                span.scope_name,
+                span.scope_version,
+                encode(scope_attributes) if scope_attributes else "{}",
+                "{" + ", ".join(attribute_entries) + "}",
+                encode(events) if events else "[]",
+                encode(links) if links else "[]",
+                span.flags,
+                span.dropped_attributes_count,
+                span.dropped_events_count,
+                span.dropped_links_count,
+                tags_text,
+            )
+        )
+    return rows
 
 
 def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
@@ -127,6 +188,10 @@ def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
     touched traces to live subscribers. Raises django.db.DatabaseError when storage fails, in
     which case nothing was written."""
     spans = export.spans
+    # Everything that needs no database is done before the transaction, so it stays short (on
+    # SQLite it holds the one write lock).
+    rows = span_rows(export)
+    operations = sorted({(s.service_name, s.name, s.kind) for s in spans})
     with transaction.atomic():
         if spans:
             ResourceRow.objects.bulk_create(
@@ -136,11 +201,9 @@ def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
                 ],
                 ignore_conflicts=True,
             )
-            operations = sorted({(s.service_name, s.name, s.kind) for s in spans})
             Operation.objects.bulk_create(
                 [Operation(service_name=s, name=n, kind=k) for s, n, k in operations], ignore_conflicts=True
             )
-            rows = span_rows(export)
             if connection.vendor == "postgresql":
                 _ensure_partitions({span.start_ns // DAY_NS for span in spans})
                 _copy(rows)
@@ -182,10 +245,15 @@ def _partition_name(day: int) -> str:
 
 def _ensure_partitions(days: Iterable[int]) -> None:
     """Create the day partitions spans are about to land in (PostgreSQL). A day whose rows are
-    already in the default partition stays there: creating it would fail, and it need not exist."""
+    already in the default partition stays there: creating it would fail, and it need not exist.
+
+    The days found or made are remembered once the transaction commits: a partition created in
+    a transaction that rolls back is gone again, and the spans of a day wrongly thought to have
+    one would go to the default partition, which retention empties row by row."""
     missing = set(days) - _known_partitions
     if not missing:
         return
+    ready: set[int] = set()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -205,7 +273,8 @@ def _ensure_partitions(days: Iterable[int]) -> None:
                 except Exception:
                     cursor.execute("ROLLBACK TO SAVEPOINT partition_create")
                     continue
-            _known_partitions.add(day)
+            ready.add(day)
+    transaction.on_commit(lambda: _known_partitions.update(ready))
 
 
 def prepare_partitions(now: float | None = None, days_ahead: int = 2) -> None:

@@ -45,7 +45,7 @@ def _tag_match(tags: dict[str, str], table: str) -> tuple[str, list[Any]]:
         return f"{table}.search_tags @> %s::jsonb", [json.dumps({key: [value] for key, value in tags.items()})]
     sql, params = [], []
     for key, value in tags.items():
-        sql.append(f"EXISTS (SELECT 1 FROM json_each({table}.search_tags, %s) WHERE value = %s)")
+        sql.append(f"EXISTS (SELECT 1 FROM json_each({table}.search_tags, %s) WHERE value = %s)")  # noqa: S608
         params += [_json_path(key), value]
     return " AND ".join(sql), params
 
@@ -96,7 +96,7 @@ def _newest_trace_ids(where: list[str], params: list[Any], tags: dict[str, str],
             )
             rows = cursor.fetchall()
             before = len(found)
-            for trace_id, start_ns, matches in rows:
+            for trace_id, _, matches in rows:
                 if matches and trace_id not in found:
                     found[trace_id] = None
                     if len(found) == limit:
@@ -116,7 +116,7 @@ def _newest_trace_ids(where: list[str], params: list[Any], tags: dict[str, str],
             "GROUP BY trace_id ORDER BY latest DESC LIMIT %s",
             [*params, oldest, *match_params, limit],
         )
-        for (trace_id, _) in cursor.fetchall():
+        for trace_id, _ in cursor.fetchall():
             if trace_id not in found:
                 found[trace_id] = None
                 if len(found) == limit:
@@ -213,11 +213,14 @@ def summaries(trace_ids: Sequence[str]) -> list[dict[str, Any]]:
             summary = by_trace[trace_id]
             if not summary["rootServiceName"]:
                 summary["rootServiceName"], summary["rootOperationName"] = service, name
+        # The parents are looked for among the same traces only (p.trace_id IN ...), so that the
+        # planner reads those traces and not the whole span table.
         cursor.execute(
             f"SELECT c.trace_id, COUNT(*) FROM traces_span c WHERE c.trace_id IN ({marks}) "  # noqa: S608
             "AND c.parent_span_id <> '' AND NOT EXISTS (SELECT 1 FROM traces_span p "
-            "WHERE p.trace_id = c.trace_id AND p.span_id = c.parent_span_id) GROUP BY c.trace_id",
-            ids,
+            f"WHERE p.trace_id IN ({marks}) AND p.trace_id = c.trace_id AND p.span_id = c.parent_span_id) "
+            "GROUP BY c.trace_id",
+            ids + ids,
         )
         for trace_id, orphans in cursor.fetchall():
             by_trace[trace_id]["orphanSpanCount"] = orphans
@@ -261,10 +264,10 @@ def dependency_links(start_ns: int, end_ns: int) -> list[tuple[str, str, int]]:
 
 def recent_trace_ids(limit: int, trace_ids: Iterable[str] = ()) -> list[str]:
     """The ids of the newest traces (or of `trace_ids`, newest first)."""
-    query = SpanRow.objects.all()
     wanted = list(trace_ids)
-    if wanted:
-        query = query.filter(trace_id__in=wanted)
+    if not wanted:
+        return _newest_trace_ids([], [], {}, limit)
+    query = SpanRow.objects.filter(trace_id__in=wanted)
     return [
         row["trace_id"] for row in query.values("trace_id").annotate(newest=Max("start_ns")).order_by("-newest")[:limit]
     ]
