@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,32 @@ def database_url() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     return f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def database_locked(table: str) -> Iterator[None]:
+    """Another connection holds the lock a write to `table` needs, so the write fails as it does
+    when the database is overloaded: SQLite's whole-database lock (writers give up after the
+    busy timeout), or on PostgreSQL a table lock with this connection's lock_timeout at 1 s."""
+    import sqlite3
+
+    import psycopg
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        blocker = sqlite3.connect(db["NAME"], timeout=1)
+        blocker.execute("BEGIN EXCLUSIVE")
+    else:
+        blocker = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+        blocker.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")
+    try:
+        yield
+    finally:
+        blocker.rollback()
+        blocker.close()
 
 
 def free_port() -> int:

@@ -2,18 +2,16 @@
 
 import gzip
 import json
-import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import Client, override_settings
 
 from meshview.core.models import ApiToken
 from meshview.mesh.models import PendingRequest, TrafficRollup
 from tests import meshsim
-from tests.conftest import Server, database_url
+from tests.conftest import Server, database_locked, database_url
 from tests.meshsim import GATEWAY, PRODUCTPAGE, SERVICES, Call
 
 pytestmark = pytest.mark.django_db
@@ -146,22 +144,8 @@ def test_ingest_needs_the_ingest_scope_off_loopback(client: Client) -> None:
 @pytest.mark.usefixtures("anon")
 def test_a_locked_database_answers_503_with_retry_after_and_keeps_nothing(client: Client) -> None:
     """Another connection holds the lock ingest needs: ingest gives up and says when to retry."""
-    if connection.vendor == "sqlite":
-        blocker = sqlite3.connect(connection.settings_dict["NAME"], timeout=1)
-        blocker.execute("BEGIN EXCLUSIVE")
-    else:
-        import psycopg
-
-        db = connection.settings_dict
-        blocker = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
-        blocker.execute("LOCK TABLE mesh_traffic_rollup IN ACCESS EXCLUSIVE MODE")
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '1s'")
-    try:
+    with database_locked("mesh_traffic_rollup"):
         response = client.post(f"/api/v1/ingest/envoy?{REPORTER}", line(), content_type="text/plain")
-    finally:
-        blocker.rollback()
-        blocker.close()
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert TrafficRollup.objects.count() == 0

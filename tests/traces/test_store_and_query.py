@@ -12,6 +12,7 @@ from opentelemetry.proto.common.v1 import common_pb2 as common
 from opentelemetry.proto.trace.v1 import trace_pb2 as tr
 
 from meshview.traces.models import Span
+from tests.conftest import database_locked
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anonymous")]
 NOW_NS = time.time_ns() - 60 * 10**9
@@ -350,26 +351,8 @@ def test_search_and_trace_by_id_use_few_queries(client: Client, django_assert_ma
 def test_storage_that_cannot_write_answers_503_with_retry_after(client: Client) -> None:
     """Another connection holds the lock the export needs: nothing is stored, the client is told
     when to come back (and the OTLP exporter retries a 503)."""
-    import sqlite3
-
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        blocker = sqlite3.connect(connection.settings_dict["NAME"], timeout=1)
-        blocker.execute("BEGIN EXCLUSIVE")
-    else:
-        import psycopg
-
-        db = connection.settings_dict
-        blocker = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
-        blocker.execute("LOCK TABLE traces_operation IN ACCESS EXCLUSIVE MODE")
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '1s'")
-    try:
+    with database_locked("traces_operation"):
         response = send(client, export("blocked", [span(5, 1, "x")]))
-    finally:
-        blocker.rollback()
-        blocker.close()
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert status_pb2.Status.FromString(response.content).code == 14  # UNAVAILABLE
