@@ -2,12 +2,12 @@
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from meshview.core.management.commands.serve import embedded_worker_command
 from meshview.core.models import WorkerHeartbeat
 from tests.conftest import database_url
 
@@ -26,23 +26,7 @@ def broker_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]
 @pytest.mark.django_db(transaction=True)
 def test_beat_schedules_the_heartbeat_and_the_worker_runs_it(broker_env: dict[str, str], tmp_path: Path) -> None:
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "meshview",
-            "worker",
-            "--beat",
-            "--pool",
-            "threads",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            "test@%h",
-            "--schedule",
-            str(tmp_path / "beat-schedule"),
-        ],
+        embedded_worker_command(tmp_path / "beat-schedule"),
         cwd=ROOT,
         env=broker_env,
         stdout=subprocess.PIPE,

@@ -3,6 +3,7 @@ import ipaddress
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import uvicorn
@@ -40,6 +41,29 @@ def check_services() -> None:
 def _exit_on_sigterm(signum: int, frame: Any) -> NoReturn:
     # Turn SIGTERM into SystemExit so the embedded worker is stopped on the way out.
     sys.exit(0)
+
+
+def embedded_worker_command(schedule: Path) -> list[str]:
+    """The Celery worker, with beat inside it, that `serve` runs when there is no Redis."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "meshview",
+        "worker",
+        "--beat",
+        "--pool",
+        "threads",
+        "--concurrency",
+        "2",
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        "embedded@%h",
+        "--schedule",
+        str(schedule),
+    ]
 
 
 class PeerServer(uvicorn.Server):
@@ -127,28 +151,8 @@ class Command(BaseCommand):
                 self._stop_worker(worker)
 
     def _start_worker(self) -> subprocess.Popen:
-        data_dir = settings.MESHVIEW_DATA_DIR
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "meshview",
-            "worker",
-            "--beat",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            "embedded@%h",
-            "--schedule",
-            str(data_dir / "celerybeat-schedule"),
-        ]
         self.stdout.write("Starting the embedded Celery worker and beat")
-        return subprocess.Popen(command)
+        return subprocess.Popen(embedded_worker_command(settings.MESHVIEW_DATA_DIR / "celerybeat-schedule"))
 
     def _stop_worker(self, worker: subprocess.Popen) -> None:
         if worker.poll() is None:
