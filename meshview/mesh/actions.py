@@ -7,9 +7,9 @@ once, since everything that decides attribution lives in the database.
 
 import dataclasses
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -38,6 +38,7 @@ from meshview.mesh.models import (
     Workload,
 )
 
+T = TypeVar("T")
 ROLLUP_COLUMNS = ROLLUP_DIMENSIONS + ROLLUP_MEASURES
 _ROWS_PER_STATEMENT = max(1, 30000 // len(ROLLUP_COLUMNS))  # stay under SQLite's variable limit
 
@@ -99,8 +100,7 @@ class Rollups:
         # Sorted keys: concurrent writers lock rows in the same order and cannot deadlock.
         rows = [(*key, *measures) for key, measures in sorted(self.rows.items())]
         with connection.cursor() as cursor:
-            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-                chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            for chunk in _chunks(rows, _ROWS_PER_STATEMENT):
                 # Only constant identifiers and placeholders are formatted in; values are parameters.
                 sql = (
                     f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608
@@ -213,12 +213,17 @@ def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Rep
     )
 
 
+def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
+    """`items` in slices small enough for one IN (...) list on any database."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def _address_owners(ips: set[str]) -> dict[str, Peer]:
     ips.discard("")
     owners: dict[str, Peer] = {}
-    ip_list = sorted(ips)
-    for start in range(0, len(ip_list), 500):
-        for a in Address.objects.filter(ip__in=ip_list[start : start + 500]).exclude(workload=""):
+    for chunk in _chunks(sorted(ips)):
+        for a in Address.objects.filter(ip__in=chunk).exclude(workload=""):
             owners[a.ip] = Peer(a.namespace, a.workload, a.app, a.version, a.role)
     return owners
 
@@ -275,9 +280,8 @@ def _store_client_side(
 def _stored_twins(request_ids: set[str]) -> dict[tuple[str, str], Peer]:
     """Twins other batches kept: (request id, pod IP it went to) → the caller."""
     found: dict[tuple[str, str], Peer] = {}
-    ids = sorted(request_ids - {""})
-    for start in range(0, len(ids), 500):
-        for t in RequestTwin.objects.filter(request_id__in=ids[start : start + 500]):
+    for chunk in _chunks(sorted(request_ids - {""})):
+        for t in RequestTwin.objects.filter(request_id__in=chunk):
             found[(t.request_id, t.upstream_ip)] = Peer(
                 t.source_namespace, t.source_workload, t.source_app, t.source_version, t.source_role
             )
@@ -335,11 +339,8 @@ def _settle(rollups: Rollups, now: float, twins: dict[tuple[str, str], Peer]) ->
     whose settle window ended (by the caller's address, or as unknown)."""
     expired = now - settle_seconds()
     candidates = list(PendingRequest.objects.filter(received_at__lte=expired).values_list("id", flat=True))
-    ids = sorted({request_id for request_id, _ in twins})
-    for start in range(0, len(ids), 500):
-        candidates += PendingRequest.objects.filter(request_id__in=ids[start : start + 500]).values_list(
-            "id", flat=True
-        )
+    for chunk in _chunks(sorted({request_id for request_id, _ in twins})):
+        candidates += PendingRequest.objects.filter(request_id__in=chunk).values_list("id", flat=True)
     if not candidates:
         return 0
     pending = {p.pk: p for p in PendingRequest.objects.filter(pk__in=set(candidates))}
@@ -369,8 +370,7 @@ def _delete_returning(ids: list[int]) -> list[int]:
     table = PendingRequest._meta.db_table
     won: list[int] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in _chunks(ids):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks}) RETURNING id", chunk)  # noqa: S608
             won += [row[0] for row in cursor.fetchall()]
