@@ -109,12 +109,6 @@ class Rollups:
                 cursor.execute(sql, [value for row in chunk for value in row])
 
 
-@dataclasses.dataclass
-class IngestResult:
-    accepted: int = 0
-    pending: int = 0
-
-
 def ingest_envoy_lines(
     lines: Sequence[str], kind: str, parser: LogParser, reporter: Reporter | None, first_line: int = 1
 ) -> dict[str, Any]:
@@ -129,10 +123,9 @@ def ingest_envoy_lines(
 
 def record_access_logs(
     observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Reporter]] = (), now: float | None = None
-) -> IngestResult:
-    """Write one batch of observations; return how many were accepted and how many server-side
-    ones wait for their twin. Settles every pending record whose twin is in this batch or whose
-    settle window has ended."""
+) -> int:
+    """Write one batch of observations; return how many server-side ones wait for their twin.
+    Settles every pending record whose twin is in this batch or whose settle window has ended."""
     now = time.time() if now is None else now
     moment = datetime.fromtimestamp(now, UTC)
     rollups = Rollups()
@@ -148,7 +141,7 @@ def record_access_logs(
         rollups.write()
         if rollups.rows:
             signal_change()
-    return IngestResult(accepted=len(observations), pending=pending)
+    return pending
 
 
 def settle_expired(now: float | None = None) -> int:
@@ -171,7 +164,7 @@ def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Rep
     for observation in observations:
         reporter = observation.reporter
         reporters[(reporter.namespace, reporter.workload)] = reporter
-        if observation.local_ip:
+        if observation.local_ip and not observation.local_ip.startswith("127."):
             addresses[observation.local_ip] = reporter
     for ip, reporter in pod_ips:
         addresses[ip] = reporter
