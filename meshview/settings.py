@@ -138,6 +138,7 @@ MESHVIEW_MAX_LINES_PER_REQUEST = _int("MESHVIEW_MAX_LINES_PER_REQUEST", 100_000)
 # How long a server-side access-log record waits for its client-side twin (same x-request-id).
 MESHVIEW_SETTLE_SECONDS = _int("MESHVIEW_SETTLE_SECONDS", 10)
 MESHVIEW_TRACE_RETENTION_SECONDS = _seconds("MESHVIEW_TRACE_RETENTION", "7d")
+MESHVIEW_TRAFFIC_RETENTION_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION", "7d")
 MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
 MESHVIEW_CLUSTER_NAME = _env("MESHVIEW_CLUSTER_NAME", "Kubernetes")
 # Unset: every namespace; else only these are shown in full (others are drawn inaccessible).
@@ -260,6 +261,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "meshview.core.tasks.record_heartbeat", "schedule": 15.0},
     "settle-requests": {"task": "meshview.mesh.tasks.settle_requests", "schedule": 5.0},
     "maintain-span-store": {"task": "meshview.traces.tasks.maintain_span_store", "schedule": 3600.0},
+    "delete-expired-traffic": {"task": "meshview.mesh.tasks.delete_expired_traffic", "schedule": 3600.0},
 }
 
 LOGGING = {

@@ -158,6 +158,17 @@ def settle_expired(now: float | None = None) -> int:
     return settled
 
 
+def delete_expired_traffic(now: float | None = None) -> int:
+    """Delete traffic rollups, and addresses not seen since, older than
+    MESHVIEW_TRAFFIC_RETENTION; return how many rollup rows went."""
+    now = time.time() if now is None else now
+    cutoff = now - settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS
+    with transaction.atomic():
+        deleted, _ = TrafficRollup.objects.filter(bucket__lt=cutoff).delete()
+        Address.objects.filter(last_seen__lt=datetime.fromtimestamp(cutoff, UTC)).delete()
+    return deleted
+
+
 def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Reporter]], moment: datetime) -> None:
     reporters: dict[tuple[str, str], Reporter] = {}
     addresses: dict[str, Reporter] = {}

@@ -9,3 +9,9 @@ from meshview.mesh import actions
 def settle_requests() -> int:
     """Attribute server-side records whose settle window ended with no more ingest to do it."""
     return actions.settle_expired()
+
+
+@shared_task(name="meshview.mesh.tasks.delete_expired_traffic", ignore_result=True)
+def delete_expired_traffic() -> int:
+    """Keep traffic rollups for MESHVIEW_TRAFFIC_RETENTION (default 7d)."""
+    return actions.delete_expired_traffic()

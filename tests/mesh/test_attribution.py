@@ -191,3 +191,22 @@ def test_grpc_statuses_from_a_format_that_logs_them(client: Client) -> None:
     assert response.json()["accepted"] == 4, response.json()
     statuses = {r.grpc_status: r.requests for r in TrafficRollup.objects.filter(protocol="grpc")}
     assert statuses == {"0": 3, "14": 1}
+
+
+def test_traffic_past_its_retention_is_deleted(client: Client) -> None:
+    from meshview.mesh.models import Address
+    from meshview.mesh.tasks import delete_expired_traffic
+
+    two_hours_ago = datetime.fromtimestamp(time.time() - 7200, UTC)
+    calls = [Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=two_hours_ago)]
+    post(client, list(meshsim.envoy_envelopes(calls)))
+    with override_settings(MESHVIEW_TRAFFIC_RETENTION_SECONDS=3 * 3600):
+        assert delete_expired_traffic() == 0  # the Celery task, as beat runs it
+    assert TrafficRollup.objects.count() == 2
+    with override_settings(MESHVIEW_TRAFFIC_RETENTION_SECONDS=3600):
+        assert delete_expired_traffic() == 2
+    assert TrafficRollup.objects.count() == 0
+    assert Address.objects.exists()  # seen just now, whatever the traffic's own time
+    with override_settings(MESHVIEW_TRAFFIC_RETENTION_SECONDS=3600):
+        actions.delete_expired_traffic(now=time.time() + 7200)
+    assert not Address.objects.exists()
