@@ -141,6 +141,25 @@ MESHVIEW_TRACE_RETENTION_SECONDS = _seconds("MESHVIEW_TRACE_RETENTION", "7d")
 MESHVIEW_TRAFFIC_RETENTION_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION", "7d")
 MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
 MESHVIEW_CLUSTER_NAME = _env("MESHVIEW_CLUSTER_NAME", "Kubernetes")
+
+
+def _gateways() -> dict[tuple[str, str], str]:
+    """Gateways their labels do not reveal: MESHVIEW_INGRESS_GATEWAYS and
+    MESHVIEW_EGRESS_GATEWAYS, each a comma-separated list of namespace/workload."""
+    gateways = {}
+    for name, role in (
+        ("MESHVIEW_INGRESS_GATEWAYS", "ingress-gateway"),
+        ("MESHVIEW_EGRESS_GATEWAYS", "egress-gateway"),
+    ):
+        for item in filter(None, (i.strip() for i in _env(name).split(","))):
+            namespace, slash, workload = item.partition("/")
+            if not slash or not namespace or not workload:
+                raise ImproperlyConfigured(f"{name}: {item!r} is not namespace/workload")
+            gateways[(namespace, workload)] = role
+    return gateways
+
+
+MESHVIEW_GATEWAYS = _gateways()
 # Unset: every namespace; else only these are shown in full (others are drawn inaccessible).
 MESHVIEW_ACCESSIBLE_NAMESPACES = (
     [n.strip() for n in _env("MESHVIEW_ACCESSIBLE_NAMESPACES").split(",") if n.strip()]

@@ -114,7 +114,9 @@ def ingest_envoy_lines(
 ) -> dict[str, Any]:
     """Parse and record one batch of access-log lines (`kind` text or ndjson); return the
     answer clients get: counts of accepted and rejected lines and the first errors."""
-    batch = read_batch(lines, kind, parser, reporter, int(time.time() * 1000), first_line)
+    batch = read_batch(
+        lines, kind, parser, reporter, int(time.time() * 1000), first_line, settings.MESHVIEW_GATEWAYS
+    )
     record_access_logs(batch.observations, batch.pod_ips)
     INGESTED.labels("envoy", "accepted").inc(len(batch.observations))
     INGESTED.labels("envoy", "rejected").inc(batch.rejected)

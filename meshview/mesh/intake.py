@@ -6,7 +6,8 @@ Lines come as `text` (one access-log line each, any layout the parser knows) or 
 line number; the others are kept.
 """
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,9 +42,15 @@ def read_batch(
     reporter: Reporter | None,
     received_ms: int,
     first_line: int = 1,
+    gateways: Mapping[tuple[str, str], str] | None = None,
 ) -> Batch:
     """Return the observations and errors of `lines` (numbered from `first_line`); blank lines
-    are skipped. `kind` is `text` or `ndjson`; `reporter` applies to records without an envelope."""
+    are skipped. `kind` is `text` or `ndjson`; `reporter` applies to records without an envelope.
+    `gateways` maps (namespace, workload) to the gateway role configuration gives them, for
+    gateways whose pod labels do not say so."""
+    gateways = gateways or {}
+    if reporter is not None:
+        reporter = _with_configured_role(reporter, gateways)
     batch = Batch()
     pods_seen: set[str] = set()
     reporters: dict[tuple, Reporter] = {}
@@ -52,7 +59,7 @@ def read_batch(
         if not line.strip():
             continue
         try:
-            record, line_reporter = _read(line, kind, parser, reporter, reporters)
+            record, line_reporter = _read(line, kind, parser, reporter, reporters, gateways)
             if line_reporter is None:
                 raise ValueError(NO_REPORTER)
             batch.observations.append(observe(record, line_reporter, received_ms))
@@ -65,8 +72,18 @@ def read_batch(
     return batch
 
 
+def _with_configured_role(reporter: Reporter, gateways: Mapping[tuple[str, str], str]) -> Reporter:
+    role = gateways.get((reporter.namespace, reporter.workload))
+    return dataclasses.replace(reporter, role=role) if role else reporter
+
+
 def _read(
-    line: str, kind: str, parser: LogParser, reporter: Reporter | None, reporters: dict[tuple, Reporter]
+    line: str,
+    kind: str,
+    parser: LogParser,
+    reporter: Reporter | None,
+    reporters: dict[tuple, Reporter],
+    gateways: Mapping[tuple[str, str], str],
 ) -> tuple[dict, Reporter | None]:
     if kind == "text":
         return parser.parse_line(line), reporter
@@ -89,5 +106,5 @@ def _read(
         key = (meta.get("namespace_name"), meta.get("pod_name"), meta.get("pod_ip"), str(meta.get("labels")))
         reporter = reporters.get(key)
         if reporter is None:
-            reporter = reporters[key] = reporter_from_kubernetes(meta)
+            reporter = reporters[key] = _with_configured_role(reporter_from_kubernetes(meta), gateways)
     return parser.parse_line(log), reporter

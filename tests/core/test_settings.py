@@ -26,6 +26,7 @@ def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     ("variable", "value"),
     [
         ("DATABASE_URL", "mysql://db/meshview"),
+        ("MESHVIEW_INGRESS_GATEWAYS", "istio-ingressgateway"),
         ("DATABASE_URL", "postgresql://127.0.0.1:1/meshview"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("REDIS_URL", "redis://127.0.0.1:1/0"),

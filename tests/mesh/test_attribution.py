@@ -210,3 +210,12 @@ def test_traffic_past_its_retention_is_deleted(client: Client) -> None:
     with override_settings(MESHVIEW_TRAFFIC_RETENTION_SECONDS=3600):
         actions.delete_expired_traffic(now=time.time() + 7200)
     assert not Address.objects.exists()
+
+
+def test_a_gateway_known_by_configuration_is_a_root_not_a_sidecar(client: Client) -> None:
+    edge = meshsim.Pod("edge", "envoy-edge", "envoy-edge", "v1", "10.0.0.77", 8080)  # no gateway labels
+    calls = [Call(edge, SERVICES["productpage"], PRODUCTPAGE, start=START)]
+    with override_settings(MESHVIEW_GATEWAYS={("edge", "envoy-edge"): "ingress-gateway"}):
+        post(client, list(meshsim.envoy_envelopes(calls)))
+    rollup = TrafficRollup.objects.get(reporter="destination")
+    assert (rollup.source_workload, rollup.source_role) == ("envoy-edge", "ingress-gateway")
