@@ -64,7 +64,7 @@ def _trace_id(raw: str) -> str:
     return raw.lower().rjust(32, "0")
 
 
-def _int(request: HttpRequest, name: str, default: int | None = None) -> int | None:
+def int_param(request: HttpRequest, name: str, default: int | None = None) -> int | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return default
@@ -73,7 +73,7 @@ def _int(request: HttpRequest, name: str, default: int | None = None) -> int | N
     return int(raw)
 
 
-def _duration(request: HttpRequest, name: str) -> int | None:
+def duration_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return None
@@ -83,7 +83,7 @@ def _duration(request: HttpRequest, name: str) -> int | None:
         raise BadParameter(f"{name}: {exc}") from None
 
 
-def _span_kind(request: HttpRequest, name: str) -> int | None:
+def span_kind_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "").strip().lower()
     if not raw:
         return None
@@ -100,7 +100,7 @@ def _limit(value: int | None) -> int:
     return min(value, MAX_LIMIT)
 
 
-def _tags(request: HttpRequest, json_name: str, pair_name: str | None) -> dict[str, str]:
+def tags_param(request: HttpRequest, json_name: str, pair_name: str | None) -> dict[str, str]:
     tags: dict[str, str] = {}
     raw = request.GET.get(json_name, "").strip()
     if raw:
@@ -138,7 +138,7 @@ def service_operations(request: HttpRequest, service: str) -> HttpResponse:
 
 @jaeger_view(1)
 def operations(request: HttpRequest) -> HttpResponse:
-    return _v1_envelope(_operation_items(request.GET.get("service", ""), _span_kind(request, "spanKind")))
+    return _v1_envelope(_operation_items(request.GET.get("service", ""), span_kind_param(request, "spanKind")))
 
 
 @jaeger_view(1)
@@ -147,18 +147,18 @@ def traces(request: HttpRequest) -> HttpResponse:
     wanted = [_trace_id(raw) for raw in request.GET.getlist("traceID")]
     if not wanted:
         now_us = int(time.time() * 1e6)
-        end_us = _int(request, "end", now_us)
-        start_us = _int(request, "start", (end_us or now_us) - DEFAULT_LOOKBACK_NS // 1000)
+        end_us = int_param(request, "end", now_us)
+        start_us = int_param(request, "start", (end_us or now_us) - DEFAULT_LOOKBACK_NS // 1000)
         query = queries.TraceQuery(
             start_min_ns=(start_us or 0) * 1000,
             start_max_ns=(end_us or now_us) * 1000,
             service=request.GET.get("service", ""),
             operation=request.GET.get("operation", ""),
-            span_kind=_span_kind(request, "spanKind"),
-            tags=_tags(request, "tags", "tag"),
-            duration_min_ns=_duration(request, "minDuration"),
-            duration_max_ns=_duration(request, "maxDuration"),
-            limit=_limit(_int(request, "limit")),
+            span_kind=span_kind_param(request, "spanKind"),
+            tags=tags_param(request, "tags", "tag"),
+            duration_min_ns=duration_param(request, "minDuration"),
+            duration_max_ns=duration_param(request, "maxDuration"),
+            limit=_limit(int_param(request, "limit")),
         )
         wanted = queries.find_trace_ids(query)
     found = queries.load_traces(wanted)
@@ -176,8 +176,8 @@ def trace(request: HttpRequest, trace_id: str) -> HttpResponse:
 
 @jaeger_view(1)
 def dependency_links(request: HttpRequest) -> HttpResponse:
-    end_ms = _int(request, "endTs", int(time.time() * 1000)) or 0
-    lookback_ms = _int(request, "lookback", DEFAULT_DEPENDENCY_LOOKBACK_MS) or 0
+    end_ms = int_param(request, "endTs", int(time.time() * 1000)) or 0
+    lookback_ms = int_param(request, "lookback", DEFAULT_DEPENDENCY_LOOKBACK_MS) or 0
     if lookback_ms < 0:
         raise BadParameter("lookback must not be negative")
     links = queries.dependency_links((end_ms - lookback_ms) * 10**6, end_ms * 10**6)
@@ -206,10 +206,10 @@ def _v3_query(request: HttpRequest) -> queries.TraceQuery:
         start_max_ns=_rfc3339(request, "query.startTimeMax"),
         service=request.GET.get("query.serviceName", ""),
         operation=request.GET.get("query.operationName", ""),
-        tags=_tags(request, "query.attributes", None),
-        duration_min_ns=_duration(request, "query.durationMin"),
-        duration_max_ns=_duration(request, "query.durationMax"),
-        limit=_limit(_int(request, "query.searchDepth") or _int(request, "query.numTraces")),
+        tags=tags_param(request, "query.attributes", None),
+        duration_min_ns=duration_param(request, "query.durationMin"),
+        duration_max_ns=duration_param(request, "query.durationMax"),
+        limit=_limit(int_param(request, "query.searchDepth") or int_param(request, "query.numTraces")),
     )
 
 
@@ -221,7 +221,7 @@ def v3_services(request: HttpRequest) -> HttpResponse:
 @jaeger_view(3)
 def v3_operations(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
-        {"operations": _operation_items(request.GET.get("service", ""), _span_kind(request, "spanKind"))}
+        {"operations": _operation_items(request.GET.get("service", ""), span_kind_param(request, "spanKind"))}
     )
 
 

@@ -357,3 +357,23 @@ def test_storage_that_cannot_write_answers_503_with_retry_after(client: Client) 
     assert response["Retry-After"] == "5"
     assert status_pb2.Status.FromString(response.content).code == 14  # UNAVAILABLE
     assert Span.objects.count() == 0
+
+
+def test_the_trace_list_pages_through_summaries(client: Client, django_assert_max_num_queries) -> None:
+    bookinfo(client)
+    with django_assert_max_num_queries(4):
+        first = client.get("/api/v1/traces", {"service": "frontend", "limit": "1"}).json()
+    assert [t["traceId"] for t in first["results"]] == [T2]
+    assert first["results"][0]["spanCount"] == 1
+    second = client.get(first["next"]).json()
+    assert [t["traceId"] for t in second["results"]] == [T1] and second["next"] is None
+    assert second["results"][0]["services"] == [
+        {"name": "frontend", "spanCount": 2, "errorSpanCount": 0},
+        {"name": "ratings", "spanCount": 1, "errorSpanCount": 0},
+        {"name": "reviews", "spanCount": 2, "errorSpanCount": 1},
+    ]
+    errors = client.get("/api/v1/traces", {"tags": json.dumps({"error": "true"})}).json()
+    assert [t["traceId"] for t in errors["results"]] == [T1]
+    assert client.get("/api/v1/traces", {"limit": "1000"}).status_code == 400
+    assert client.get("/api/v1/traces", {"minDuration": "soon"}).status_code == 400
+    assert "/api/v1/traces" in client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
