@@ -249,12 +249,25 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Channels drops a socket from its groups after a day by default: a dashboard left open on a wall
+# screen would stop updating. A month outlasts any connection meshview keeps.
+LIVE_GROUP_EXPIRY_SECONDS = 30 * 86400
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "group_expiry": LIVE_GROUP_EXPIRY_SECONDS},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": LIVE_GROUP_EXPIRY_SECONDS},
+        }
+    }
     # A broker that needs no server: messages are files in the data directory, which the
     # web process and the worker started by `serve` both reach.
     _broker_dir = MESHVIEW_DATA_DIR / "broker"

@@ -2,7 +2,10 @@
 
 import asyncio
 import contextlib
+import json
 import time
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -11,7 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from meshview.core.metrics import PUSH_LATENCY
-from meshview.graph.build import BadGraphRequest, accessible_namespaces, graph_json, parse_request
+from meshview.graph.build import LIVE_TTL_SECONDS, BadGraphRequest, accessible_namespaces, graph_json, parse_request
 from meshview.graph.live import graph_delta
 from meshview.live.broadcast import GRAPH_GROUP, TRACES_GROUP
 from meshview.traces import queries
@@ -59,6 +62,67 @@ class TracesConsumer(LiveConsumer):
         await self.relay(event)
 
 
+@dataclass
+class SharedView:
+    """One live graph view (one set of parameters) as the sockets of this process showing it
+    share it: the graph is fetched once for all of them, and the snapshot and each delta are
+    built and encoded once, so a thousand dashboards cost about what one does."""
+
+    graph: dict[str, Any] | None = None
+    changed_at: float = 0.0  # the last change `graph` includes
+    fetched_at: float = 0.0  # monotonic time its fetch began
+    pending: "asyncio.Task[tuple[dict[str, Any], float]] | None" = None
+    snapshot: str = ""
+    deltas: dict[int, tuple[dict[str, Any], str | None]] = field(default_factory=dict)
+
+    def current(self, changed_at: float) -> dict[str, Any] | None:
+        """The graph when it includes the change at `changed_at` and is under LIVE_TTL_SECONDS
+        old, else None."""
+        if self.changed_at >= changed_at and time.monotonic() - self.fetched_at < LIVE_TTL_SECONDS:
+            return self.graph
+        return None
+
+    def snapshot_text(self, graph: dict[str, Any]) -> str:
+        if graph is not self.graph:
+            return json.dumps({"type": "graph.snapshot", "graph": graph})
+        if not self.snapshot:
+            self.snapshot = json.dumps({"type": "graph.snapshot", "graph": graph})
+        return self.snapshot
+
+    def delta_text(self, before: dict[str, Any], after: dict[str, Any]) -> str | None:
+        """The `graph.delta` message from `before` to `after`, or None when nothing changed."""
+        known = self.deltas.get(id(before)) if after is self.graph else None
+        if known is None or known[0] is not before:
+            delta = graph_delta(before, after)
+            text = (
+                None if delta is None else json.dumps({"type": "graph.delta", "timestamp": after["timestamp"], **delta})
+            )
+            known = (before, text)  # holding `before` keeps its id from being reused
+            if after is self.graph:
+                self.deltas[id(before)] = known
+        return known[1]
+
+
+# Per event loop, since a task belongs to one; a loop that is gone takes its views with it.
+_views: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, SharedView]]" = weakref.WeakKeyDictionary()
+
+
+async def _fetch(view: SharedView, params: dict[str, str], changed_at: float) -> tuple[dict[str, Any], float]:
+    """Fetch the view's graph (from the deployment's shared cache when fresh enough) and keep it
+    on `view`; return it and the change it includes. Raises BadGraphRequest."""
+    started = time.monotonic()
+    try:
+        graph = await database_sync_to_async(
+            lambda: graph_json(parse_request(params, accessible_namespaces(None)), changed_at)
+        )()
+    finally:
+        view.pending = None
+    if changed_at >= view.changed_at:
+        view.graph, view.changed_at, view.fetched_at = graph, changed_at, started
+        view.snapshot, view.deltas = "", {}
+    return graph, changed_at
+
+
 class GraphConsumer(LiveConsumer):
     """`/ws/graph/?namespaces=..&graphType=..&duration=..` (Kiali's graph parameters): the graph
     (`graph.snapshot`), then `graph.delta` when traffic changes (within a second of a
@@ -88,19 +152,49 @@ class GraphConsumer(LiveConsumer):
             await self.send_json({"type": "error", "detail": str(exc)})
             await self.close(code=4400)
             return
-        await self.send_json({"type": "graph.snapshot", "graph": self.graph})
+        await self.send(text_data=self._view().snapshot_text(self.graph))
         self.pushed_at = time.monotonic()
         self.refresher = asyncio.create_task(self._refresh())
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections in a worker thread before every handler;
+        # a change signal only wakes the refresher (whose database calls do that themselves),
+        # and it reaches every socket at once, so it skips that hop.
+        if message["type"] == "graph.changed":
+            await self.graph_changed(message)
+        else:
+            await super().dispatch(message)
 
     async def graph_changed(self, event: dict[str, Any]) -> None:
         self.changed_at = max(self.changed_at, float(event["changedAt"]))
         self.wake.set()
 
-    async def _compute(self) -> dict[str, Any]:
-        def compute() -> dict[str, Any]:
-            return graph_json(parse_request(self.params, accessible_namespaces(None)), self.changed_at)
+    def _view(self) -> SharedView:
+        views = _views.setdefault(asyncio.get_running_loop(), {})
+        key = tuple(sorted(self.params.items()))
+        view = views.get(key)
+        if view is None:
+            # Views nobody refreshed for a while are dropped with their graphs.
+            stale = time.monotonic() - 2 * LIVE_INTERVAL
+            for other in [k for k, v in views.items() if v.pending is None and v.fetched_at < stale]:
+                del views[other]
+            view = views[key] = SharedView()
+        return view
 
-        return await database_sync_to_async(compute)()
+    async def _compute(self) -> dict[str, Any]:
+        """The graph fetched after the last change this socket heard of and under
+        LIVE_TTL_SECONDS old, shared with the other sockets showing the same view."""
+        changed_at = self.changed_at
+        while True:
+            view = self._view()
+            current = view.current(changed_at)
+            if current is not None:
+                return current
+            if view.pending is None:
+                view.pending = asyncio.create_task(_fetch(view, self.params, changed_at))
+            graph, fetched_for = await asyncio.shield(view.pending)
+            if fetched_for >= changed_at:
+                return graph
 
     async def _refresh(self) -> None:
         while True:
@@ -113,9 +207,9 @@ class GraphConsumer(LiveConsumer):
             changed_at = self.changed_at
             graph = await self._compute()
             self.pushed_at = time.monotonic()
-            delta = graph_delta(self.graph or graph, graph) if self.graph else None
+            text = None if self.graph is None or graph is self.graph else self._view().delta_text(self.graph, graph)
             self.graph = graph
-            if delta is not None:
-                await self.send_json({"type": "graph.delta", "timestamp": graph["timestamp"], **delta})
+            if text is not None:
+                await self.send(text_data=text)
                 if changed_at:
                     PUSH_LATENCY.observe(max(time.time() - changed_at, 0.0))
