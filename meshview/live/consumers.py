@@ -206,10 +206,12 @@ class GraphConsumer(LiveConsumer):
                 await asyncio.sleep(pause)
             changed_at = self.changed_at
             graph = await self._compute()
-            self.pushed_at = time.monotonic()
             text = None if self.graph is None or graph is self.graph else self._view().delta_text(self.graph, graph)
             self.graph = graph
             if text is not None:
+                # Only a delta sent starts the one-second pause: a refresh that found nothing
+                # new must not hold back the next change.
+                self.pushed_at = time.monotonic()
                 await self.send(text_data=text)
                 if changed_at:
                     PUSH_LATENCY.observe(max(time.time() - changed_at, 0.0))
