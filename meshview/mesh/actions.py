@@ -177,8 +177,8 @@ def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Rep
     for observation in observations:
         reporter = observation.reporter
         reporters[(reporter.namespace, reporter.workload)] = reporter
-        if observation.local_ip and not observation.local_ip.startswith("127."):
-            addresses[observation.local_ip] = reporter
+        if observation.pod_address:
+            addresses[observation.pod_address] = reporter
     for ip, reporter in pod_ips:
         addresses[ip] = reporter
     Workload.objects.bulk_create(
@@ -256,7 +256,7 @@ def _store_client_side(
         rollups.add(observation, "source", source, destination)
         if observation.request_id and observation.upstream_ip:
             twins[(observation.request_id, observation.upstream_ip)] = source
-            if not observation.local_ip or observation.local_ip.startswith("127."):
+            if not observation.pod_address:
                 kept.append(
                     RequestTwin(
                         request_id=observation.request_id,

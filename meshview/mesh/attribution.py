@@ -75,6 +75,12 @@ class Observation:
     user_agent: str
     authority: str
 
+    @property
+    def pod_address(self) -> str:
+        """The reporter's pod IP as this record shows it, "" when it shows none (or only the
+        sidecar's loopback side)."""
+        return "" if self.local_ip.startswith("127.") else self.local_ip
+
 
 def protocol_of(record: Mapping[str, Any], grpc_status: str) -> str:
     """Return `tcp`, `grpc` or `http` for a record whose format logged `grpc_status` ("" if not).
