@@ -28,7 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-LOCAL_REDIS = "redis://127.0.0.1:6379/15"
+# Several checkouts may test at once on one machine: each may pick its own Redis database.
+LOCAL_REDIS = os.environ.get("MESHVIEW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -64,7 +65,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """A Redis database for tests (db 15 of the local server), flushed before use."""
+    """A Redis database for tests (db 15 of the local server unless MESHVIEW_TEST_REDIS_URL names
+    another), flushed before use."""
     if not _reachable("127.0.0.1", 6379):
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     import redis
