@@ -87,6 +87,7 @@ def require_scope(scope: str) -> Callable:
             reason = denial(getattr(request, "user", None), token, scope)
             if reason is not None:
                 return _refusal(reason, 403 if token is not None else 401)
+            request.auth = token  # type: ignore[attr-defined]  # as DRF names it, for request_access
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from meshview.core.access import NamespaceAccess
 from meshview.graph.engine import GraphOptions, build_graph
 from meshview.graph.kiali import to_kiali_json
 from meshview.graph.samples import Endpoint, TrafficSample, known
@@ -174,17 +175,27 @@ def graph_json(request: GraphRequest, changed_at: float = 0.0) -> dict[str, Any]
     computed_at = time.time()
     samples, warnings = collect_samples(request)
     graph = to_kiali_json(build_graph(samples, request.options))
+    _hide_hosts(graph, NamespaceAccess(request.options.accessible_namespaces))
     graph["warnings"] = warnings
     if request.live:
         cache.set(request.cache_key(), (computed_at, graph), LIVE_TTL_SECONDS)
     return graph
 
 
-def accessible_namespaces(token_namespaces: list[str] | None) -> frozenset[str] | None:
-    """What the caller may read: MESHVIEW_ACCESSIBLE_NAMESPACES, narrowed by the token's own
-    list; None means every namespace."""
-    configured = settings.MESHVIEW_ACCESSIBLE_NAMESPACES
-    allowed = None if configured is None else frozenset(configured)
-    if token_namespaces is not None:
-        allowed = frozenset(token_namespaces) if allowed is None else allowed & frozenset(token_namespaces)
-    return allowed
+
+def _hide_hosts(graph: dict[str, Any], access: NamespaceAccess) -> None:
+    """Leave out of the edges' `responses.hosts` the upstream hosts the caller may not see: every
+    host of an edge into an inaccessible node (pod addresses included) and service hosts of
+    hidden namespaces."""
+    if not access.restricted:
+        return
+    hidden = {n["data"]["id"] for n in graph["elements"]["nodes"] if n["data"].get("isInaccessible")}
+    for edge in graph["elements"]["edges"]:
+        data = edge["data"]
+        for answer in data.get("traffic", {}).get("responses", {}).values():
+            answer["hosts"] = {
+                host: share
+                for host, share in answer.get("hosts", {}).items()
+                if data["target"] not in hidden and access.allows_host(host)
+            }
+

@@ -13,8 +13,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from meshview.core.access import request_access
 from meshview.core.metrics import PUSH_LATENCY
-from meshview.graph.build import LIVE_TTL_SECONDS, BadGraphRequest, accessible_namespaces, graph_json, parse_request
+from meshview.graph.build import LIVE_TTL_SECONDS, BadGraphRequest, graph_json, parse_request
 from meshview.graph.live import graph_delta
 from meshview.live.broadcast import GRAPH_GROUP, TRACES_GROUP
 from meshview.traces import queries
@@ -107,14 +108,15 @@ class SharedView:
 _views: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, SharedView]]" = weakref.WeakKeyDictionary()
 
 
-async def _fetch(view: SharedView, params: dict[str, str], changed_at: float) -> tuple[dict[str, Any], float]:
-    """Fetch the view's graph (from the deployment's shared cache when fresh enough) and keep it
-    on `view`; return it and the change it includes. Raises BadGraphRequest."""
+async def _fetch(
+    view: SharedView, params: dict[str, str], accessible: frozenset[str] | None, changed_at: float
+) -> tuple[dict[str, Any], float]:
+    """Fetch the view's graph as a caller who may read the `accessible` namespaces sees it (from
+    the deployment's shared cache when fresh enough) and keep it on `view`; return it and the
+    change it includes. Raises BadGraphRequest."""
     started = time.monotonic()
     try:
-        graph = await database_sync_to_async(
-            lambda: graph_json(parse_request(params, accessible_namespaces(None)), changed_at)
-        )()
+        graph = await database_sync_to_async(lambda: graph_json(parse_request(params, accessible), changed_at))()
     finally:
         view.pending = None
     if changed_at >= view.changed_at:
@@ -133,6 +135,7 @@ class GraphConsumer(LiveConsumer):
     async def connect(self) -> None:
         self.params = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
         self.params.pop("queryTime", None)  # a live graph always ends now
+        self.accessible = request_access(self.scope).namespaces
         self.graph: dict[str, Any] | None = None
         self.changed_at = 0.0
         self.pushed_at = 0.0
@@ -171,7 +174,8 @@ class GraphConsumer(LiveConsumer):
 
     def _view(self) -> SharedView:
         views = _views.setdefault(asyncio.get_running_loop(), {})
-        key = tuple(sorted(self.params.items()))
+        # Callers who see different namespaces see different graphs.
+        key = (tuple(sorted(self.params.items())), self.accessible)
         view = views.get(key)
         if view is None:
             # Views nobody refreshed for a while are dropped with their graphs.
@@ -191,7 +195,7 @@ class GraphConsumer(LiveConsumer):
             if current is not None:
                 return current
             if view.pending is None:
-                view.pending = asyncio.create_task(_fetch(view, self.params, changed_at))
+                view.pending = asyncio.create_task(_fetch(view, self.params, self.accessible, changed_at))
             graph, fetched_for = await asyncio.shield(view.pending)
             if fetched_for >= changed_at:
                 return graph

@@ -210,3 +210,20 @@ def test_many_viewers_of_the_live_graph_cost_one_computation(client: Client, dja
     with django_assert_num_queries(0):
         for _ in range(20):
             assert client.get("/api/v1/graph", live).json() == first
+
+
+def _hosts(body: dict) -> set[str]:
+    return {
+        host
+        for edge in body["elements"]["edges"]
+        for answer in edge["data"]["traffic"].get("responses", {}).values()
+        for host in answer["hosts"]
+    }
+
+
+def test_edges_name_no_upstream_host_of_a_hidden_namespace(client: Client) -> None:
+    assert any("bookinfo" in host for host in _hosts(graph(client, namespaces="istio-system,bookinfo")))
+    with override_settings(MESHVIEW_ACCESSIBLE_NAMESPACES=["istio-system"]):
+        body = graph(client, namespaces="istio-system,bookinfo")
+    assert body["elements"]["edges"]
+    assert not any("bookinfo" in host or host.startswith("10.0.1.") for host in _hosts(body))

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from meshview.core.models import ApiToken
-from meshview.graph.build import BadGraphRequest, accessible_namespaces, graph_json, parse_request
+from meshview.core.access import request_access
+from meshview.graph.build import BadGraphRequest, graph_json, parse_request
 from meshview.graph.dot import to_dot
 from meshview.graph.samples import UNKNOWN, Endpoint
 
@@ -60,10 +60,6 @@ class DotRenderer(renderers.BaseRenderer):
         return to_dot(data).encode()
 
 
-def _token_namespaces(request: Request) -> list[str] | None:
-    return request.auth.namespaces if isinstance(request.auth, ApiToken) else None
-
-
 class GraphView(APIView):
     """The service graph as Kiali's graph JSON, from the selected telemetry sources."""
 
@@ -72,7 +68,7 @@ class GraphView(APIView):
     @extend_schema(parameters=GRAPH_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         try:
-            graph_request = parse_request(request.query_params, accessible_namespaces(_token_namespaces(request)))
+            graph_request = parse_request(request.query_params, request_access(request).namespaces)
         except BadGraphRequest as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(graph_json(graph_request))
@@ -108,7 +104,7 @@ class NodeGraphView(APIView):
             service=name if kind == "service" else "",
         )
         try:
-            graph_request = parse_request(params, accessible_namespaces(_token_namespaces(request)), focus=focus)
+            graph_request = parse_request(params, request_access(request).namespaces, focus=focus)
         except BadGraphRequest as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(graph_json(graph_request))
