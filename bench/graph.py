@@ -167,7 +167,7 @@ def store_rollups(samples: list[TrafficSample]) -> None:
     """Write the per-minute samples as access-log rollup rows, one bucket per minute."""
     from django.db import connection, transaction
 
-    from meshview.mesh.identity import INGRESS_GATEWAY
+    from meshview.mesh.gateways import INGRESS_GATEWAY
     from meshview.mesh.models import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 
     rows: dict[tuple[Any, ...], list[float]] = {}

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from meshview.mesh.gateways import EGRESS_GATEWAY, INGRESS_GATEWAY
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = PACKAGE_DIR.parent
 
@@ -148,8 +150,8 @@ def _gateways() -> dict[tuple[str, str], str]:
     MESHVIEW_EGRESS_GATEWAYS, each a comma-separated list of namespace/workload."""
     gateways = {}
     for name, role in (
-        ("MESHVIEW_INGRESS_GATEWAYS", "ingress-gateway"),
-        ("MESHVIEW_EGRESS_GATEWAYS", "egress-gateway"),
+        ("MESHVIEW_INGRESS_GATEWAYS", INGRESS_GATEWAY),
+        ("MESHVIEW_EGRESS_GATEWAYS", EGRESS_GATEWAY),
     ):
         for item in filter(None, (i.strip() for i in _env(name).split(","))):
             namespace, slash, workload = item.partition("/")

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from meshview.mesh.clusters import cluster_direction
+
 Converter = Callable[[Any], Any]
 
 CANONICAL_KEYS: tuple[str, ...] = (
@@ -100,8 +102,6 @@ _EMPTY_RECORD: dict[str, Any] = dict.fromkeys(RECORD_KEYS)
 ISO_MILLIS_PATTERN = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z"
 _ISO_MILLIS = re.compile(ISO_MILLIS_PATTERN, re.ASCII)
 _FLAG = re.compile(r"[A-Z][A-Za-z]*")  # a short name, or a long one Envoy added since
-_INBOUND_SPECIAL = "InboundPassthroughCluster"  # ...Ipv4 and ...Ipv6
-_OUTBOUND_SPECIAL = frozenset({"PassthroughCluster", "BlackHoleCluster"})
 
 
 class ParseError(ValueError):
@@ -118,13 +118,7 @@ def complete_record(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def direction(upstream_cluster: str | None) -> str | None:
     """Return ``"inbound"``, ``"outbound"`` or None for an upstream cluster name."""
-    if upstream_cluster is None:
-        return None
-    if upstream_cluster.startswith("outbound|") or upstream_cluster in _OUTBOUND_SPECIAL:
-        return "outbound"
-    if upstream_cluster.startswith(("inbound|", _INBOUND_SPECIAL)):
-        return "inbound"
-    return None
+    return cluster_direction(upstream_cluster)
 
 
 def to_str(value: Any) -> str | None:

@@ -24,7 +24,6 @@ from typing import Any, Literal
 import networkx as nx
 
 from meshview.graph.samples import (
-    PASSTHROUGH_SERVICES,
     PROTOCOLS,
     TELEMETRY_PREFERENCE,
     UNKNOWN,
@@ -32,6 +31,7 @@ from meshview.graph.samples import (
     TrafficSample,
     known,
 )
+from meshview.mesh.clusters import PASSTHROUGH_SERVICES
 
 GraphType = Literal["workload", "app", "versionedApp", "service"]
 

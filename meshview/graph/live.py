@@ -1,16 +1,7 @@
-"""Live graph updates: the `graph.changed` signal ingestion sends after it commits, and what
-changed between two graph JSONs."""
+"""Live graph updates: what changed between two graph JSONs. (Ingest's `graph.changed` signal
+is `meshview.live.broadcast.signal_change`.)"""
 
-import time
 from typing import Any
-
-from meshview.live.broadcast import GRAPH_GROUP, publish_after_commit
-
-
-def signal_change() -> None:
-    """Tell live graph viewers, once the current transaction commits, that traffic changed.
-    Viewers coalesce the signals: each recomputes at most once a second."""
-    publish_after_commit(GRAPH_GROUP, "graph.changed", lambda: {"changedAt": time.time()})
 
 
 def _by_id(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -9,20 +9,18 @@ Access-log rollups, spans and Prometheus each turn what they saw in a window int
 from dataclasses import dataclass
 from typing import Literal
 
+from meshview.mesh.gateways import GatewayKind
+from meshview.mesh.unknown import UNKNOWN, UnknownReason
+
 Protocol = Literal["http", "grpc", "tcp"]
 Telemetry = Literal["prometheus", "accesslogs", "spans"]
-UnknownReason = Literal["nodeport", "probe", "scrape", "no-peer-identity"]
 
 PROTOCOLS: tuple[Protocol, ...] = ("http", "grpc", "tcp")
-UNKNOWN = "unknown"
 
 # When several sources saw the same traffic, the first in this order is counted: Prometheus is
 # complete and deduplicated across reporters, access logs are complete for the proxies that
 # ship them, spans are sampled.
 TELEMETRY_PREFERENCE: tuple[Telemetry, ...] = ("prometheus", "accesslogs", "spans")
-
-# Envoy clusters that Istio reports as the destination service when no service matched.
-PASSTHROUGH_SERVICES = frozenset({"PassthroughCluster", "BlackHoleCluster"})
 
 
 def known(label: str) -> bool:
@@ -48,7 +46,7 @@ class Endpoint:
     version: str = ""
     service: str = ""
     # "ingress" or "egress" for an Istio gateway, None for a sidecar.
-    gateway: Literal["ingress", "egress"] | None = None
+    gateway: GatewayKind | None = None
     # SPIFFE identity of the proxy, e.g. spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews.
     principal: str = ""
     # ServiceEntry location when ``service`` is a ServiceEntry host.

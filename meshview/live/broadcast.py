@@ -1,5 +1,9 @@
-"""Publishing live events to websocket groups, only after the writing transaction commits."""
+"""Publishing live events to websocket groups, only after the writing transaction commits.
 
+Ingest (`mesh`, `traces`) announces changes here; it never imports `graph`.
+"""
+
+import time
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
@@ -21,3 +25,9 @@ def publish_after_commit(group: str, event_type: str, payload: Callable[[], dict
     """Publish once the current transaction commits (at once outside one), so a browser never
     sees data that was rolled back; `payload` is computed then, from committed data."""
     transaction.on_commit(lambda: publish(group, event_type, payload()))
+
+
+def signal_change() -> None:
+    """Tell live graph viewers, once the current transaction commits, that traffic changed.
+    Viewers coalesce the signals: each recomputes at most once a second."""
+    publish_after_commit(GRAPH_GROUP, "graph.changed", lambda: {"changedAt": time.time()})

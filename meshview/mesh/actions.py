@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from meshview.core.metrics import INGESTED
 from meshview.envoy.parser import LogParser
-from meshview.graph.live import signal_change
+from meshview.live.broadcast import signal_change
 from meshview.mesh.attribution import (
     SERVER,
     UNKNOWN_PEER,

@@ -15,7 +15,6 @@ from typing import Any
 
 from meshview.envoy.record import start_time_epoch_ms
 from meshview.mesh.identity import (
-    UNKNOWN,
     Reporter,
     ServiceRef,
     address_ip,
@@ -23,9 +22,10 @@ from meshview.mesh.identity import (
     service_from_host,
     split_address,
 )
+from meshview.mesh.unknown import UNKNOWN, UnknownReason
+from meshview.mesh.unknown import unknown_reason as reason_of
 
 BUCKET_SECONDS = 10  # traffic rollups are kept per 10-second bucket
-NODEPORT_RANGE = range(30000, 32768)
 _GRPC_PATH = re.compile(r"^/[A-Za-z_][\w.]*\.[A-Za-z_]\w*/[A-Za-z_]\w*$")
 _SPIFFE = re.compile(r"^spiffe://[^/]+/ns/([^/]+)/sa/([^/]+)$")
 
@@ -178,15 +178,7 @@ def _service_from_authority(authority: str, namespace: str) -> ServiceRef | None
     return service if service.namespace else None
 
 
-def unknown_reason(observation: Observation) -> str:
-    """Why a server-side request came from no mesh proxy: `probe` (kubelet), `scrape`
-    (Prometheus), `nodeport` (sent to a NodePort or a node address), else `no-peer-identity`."""
-    agent = observation.user_agent.lower()
-    if agent.startswith("kube-probe/"):
-        return "probe"
-    if agent.startswith("prometheus/"):
-        return "scrape"
-    port = split_address(observation.authority)[1]
-    if port in NODEPORT_RANGE:
-        return "nodeport"
-    return "no-peer-identity"
+def unknown_reason(observation: Observation) -> UnknownReason:
+    """Why a server-side request came from no mesh proxy (`meshview.mesh.unknown`), from its
+    user agent and the port of its authority."""
+    return reason_of(observation.user_agent, split_address(observation.authority)[1])

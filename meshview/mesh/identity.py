@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-SIDECAR, INGRESS_GATEWAY, EGRESS_GATEWAY = "sidecar", "ingress-gateway", "egress-gateway"
-ROLES = (SIDECAR, INGRESS_GATEWAY, EGRESS_GATEWAY)
-UNKNOWN = "unknown"
+from meshview.mesh.clusters import INBOUND_PASSTHROUGH_PREFIX, PASSTHROUGH_SERVICES
+from meshview.mesh.gateways import ROLES, SIDECAR, role_from_labels
 
 # Deployment pods are NAME-<pod-template-hash>-<5 chars>; other controllers add one suffix.
 _POD_SUFFIX = re.compile(r"-[a-z0-9]{5}$")
@@ -64,17 +63,6 @@ def workload_from_pod(pod: str, labels: Mapping[str, str] | None = None) -> str:
         stripped = _POD_SUFFIX.sub("", pod)
         return _TEMPLATE_HASH.sub("", stripped) if _TEMPLATE_HASH.search(stripped) else stripped
     return pod
-
-
-def role_from_labels(labels: Mapping[str, str]) -> str:
-    """Return the reporter role its pod labels declare (sidecar when none says gateway)."""
-    istio = labels.get("istio", "")
-    app = labels.get("app", "")
-    if istio == "ingressgateway" or app == "istio-ingressgateway" or "gateway.networking.k8s.io/gateway-name" in labels:
-        return INGRESS_GATEWAY
-    if istio == "egressgateway" or app == "istio-egressgateway":
-        return EGRESS_GATEWAY
-    return SIDECAR
 
 
 def _label_value(name: str, value: Any) -> str:
@@ -158,9 +146,9 @@ def parse_cluster(cluster: str | None) -> tuple[str, ServiceRef | None]:
     """
     if not cluster:
         return "", None
-    if cluster in ("PassthroughCluster", "BlackHoleCluster"):
+    if cluster in PASSTHROUGH_SERVICES:
         return "outbound", ServiceRef(host=cluster, name=cluster, namespace="")
-    if cluster.startswith("InboundPassthroughCluster"):
+    if cluster.startswith(INBOUND_PASSTHROUGH_PREFIX):
         return "inbound", None
     parts = cluster.split("|")
     if len(parts) != 4 or parts[0] not in ("inbound", "outbound"):

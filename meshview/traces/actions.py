@@ -15,8 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from meshview.core.metrics import INGESTED
-from meshview.graph.live import signal_change
-from meshview.live.broadcast import TRACES_GROUP, publish_after_commit
+from meshview.live.broadcast import TRACES_GROUP, publish_after_commit, signal_change
 from meshview.traces import queries
 from meshview.traces.decode import DecodedExport
 from meshview.traces.jaeger import SPAN_KIND_TAGS, attribute_string

@@ -9,12 +9,11 @@ from django.db.models import Q, Sum
 
 from meshview.graph.samples import UNKNOWN, Endpoint, Telemetry, TrafficSample
 from meshview.graph.sources import Window
-from meshview.mesh.identity import EGRESS_GATEWAY, INGRESS_GATEWAY
+from meshview.mesh.clusters import PASSTHROUGH_SERVICES
+from meshview.mesh.gateways import gateway_kind
 from meshview.mesh.models import LATENCY_COLUMNS, ROLLUP_DIMENSIONS, ROLLUP_MEASURES, TrafficRollup
 
 NAME: Telemetry = "accesslogs"
-_GATEWAYS = {INGRESS_GATEWAY: "ingress", EGRESS_GATEWAY: "egress"}
-_PASSTHROUGH = {"PassthroughCluster", "BlackHoleCluster"}
 
 
 def _rows(window: Window) -> list[dict]:
@@ -66,10 +65,10 @@ def _sample(row: dict, cluster: str) -> TrafficSample:
             row["source_workload"],
             row["source_app"],
             row["source_version"],
-            gateway=_GATEWAYS.get(row["source_role"]),  # type: ignore[arg-type]
+            gateway=gateway_kind(row["source_role"]),
         )
     host = row["destination_service"]
-    external = bool(host) and not row["destination_service_namespace"] and host not in _PASSTHROUGH
+    external = bool(host) and not row["destination_service_namespace"] and host not in PASSTHROUGH_SERVICES
     if row["destination_workload"] != UNKNOWN:
         destination = Endpoint(
             cluster,

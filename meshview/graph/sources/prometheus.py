@@ -39,7 +39,6 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from urllib3.util.retry import Retry
 
 from meshview.graph.samples import (
-    PASSTHROUGH_SERVICES,
     UNKNOWN,
     UNKNOWN_SOURCE,
     Endpoint,
@@ -49,6 +48,8 @@ from meshview.graph.samples import (
     known,
 )
 from meshview.graph.sources import SourceError, Window
+from meshview.mesh.clusters import PASSTHROUGH_SERVICES
+from meshview.mesh.gateways import gateway_kind, role_from_names
 from meshview.mesh.latency import LATENCY_BUCKETS_MS
 
 NAME: Telemetry = "prometheus"
@@ -80,10 +81,6 @@ EDGE_LABELS: tuple[str, ...] = (
 _BY = ", ".join(EDGE_LABELS)
 _INDEX = {label: i for i, label in enumerate(EDGE_LABELS)}
 _SECURITY_POLICY = _INDEX["connection_security_policy"]
-GATEWAYS: dict[str, Literal["ingress", "egress"]] = {
-    "istio-ingressgateway": "ingress",
-    "istio-egressgateway": "egress",
-}
 
 Reporter = Literal["source", "destination"]
 Family = Literal["http", "tcp"]
@@ -311,7 +308,7 @@ def _source(labels: Labels, cluster: str) -> Endpoint:
         workload,
         app,
         labels[_INDEX["source_canonical_revision"]],
-        gateway=GATEWAYS.get(app) or GATEWAYS.get(workload),
+        gateway=gateway_kind(role_from_names("", app, workload)),
     )
 
 
@@ -331,7 +328,7 @@ def _destination(labels: Labels, cluster: str) -> Endpoint:
             app,
             label("destination_canonical_revision"),
             service=name,
-            gateway=GATEWAYS.get(app) or GATEWAYS.get(workload),
+            gateway=gateway_kind(role_from_names("", app, workload)),
         )
     # Reached no workload: a terminal service node. A host in no namespace is external (a
     # ServiceEntry or an unmatched host) and is drawn in the caller's namespace, as Kiali does.

@@ -100,10 +100,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
-from meshview.graph.samples import UNKNOWN, UNKNOWN_SOURCE, Endpoint, Protocol, TrafficSample, UnknownReason
+from meshview.graph.samples import UNKNOWN_SOURCE, Endpoint, Protocol, TrafficSample
 from meshview.graph.sources import Window
+from meshview.mesh.clusters import PASSTHROUGH_CLUSTER
+from meshview.mesh.gateways import gateway_kind, role_from_names
 from meshview.mesh.identity import service_from_host, split_address, workload_from_pod
 from meshview.mesh.latency import LATENCY_BUCKETS_MS, bucket_index
+from meshview.mesh.unknown import UNKNOWN, UnknownReason
+from meshview.mesh.unknown import unknown_reason as reason_of
 from meshview.traces.model import (
     SPAN_KIND_CLIENT,
     SPAN_KIND_CONSUMER,
@@ -121,10 +125,6 @@ NAME: Final = "spans"
 CLOCK_SKEW_NS = 10**9
 # Spans whose children are looked up per query (two IN lists of at most this many values).
 LOOKUP_CHUNK = 500
-NODEPORT_RANGE = range(30000, 32768)
-INGRESS_GATEWAY = "istio-ingressgateway"
-EGRESS_GATEWAY = "istio-egressgateway"
-PASSTHROUGH = "PassthroughCluster"
 
 _CALLER_KINDS = frozenset({SPAN_KIND_CLIENT, SPAN_KIND_PRODUCER})
 _CALLEE_KINDS = frozenset({SPAN_KIND_SERVER, SPAN_KIND_CONSUMER})
@@ -301,14 +301,10 @@ def endpoint_of(attributes: Mapping[str, Any], cluster: str) -> Endpoint:
     app = _label(attributes, _APP_LABELS) or service_name
     version = _label(attributes, _VERSION_LABELS) or _text(attributes, "service.version") or _LATEST
     istio = _label(attributes, ("istio",))
-    gateway = None
-    if istio == "ingressgateway" or INGRESS_GATEWAY in (workload, app):
-        gateway = "ingress"
-    elif istio == "egressgateway" or EGRESS_GATEWAY in (workload, app):
-        gateway = "egress"
+    gateway = gateway_kind(role_from_names(istio, workload, app))
     return Endpoint(
         _text(attributes, "k8s.cluster.name") or cluster, namespace, workload, app or UNKNOWN, version,
-        gateway=gateway,  # type: ignore[arg-type]
+        gateway=gateway,
     )
 
 
@@ -486,7 +482,8 @@ def _count_unreached(tally: dict[_SampleKey, _Tally], span: _Span, identities: _
     if host is None:
         return  # a call to nowhere the span names: nothing to draw
     destination = Endpoint(
-        source.cluster, namespace or source.namespace, UNKNOWN, UNKNOWN, UNKNOWN, service=service or PASSTHROUGH,
+        source.cluster, namespace or source.namespace, UNKNOWN, UNKNOWN, UNKNOWN,
+        service=service or PASSTHROUGH_CLUSTER,
         service_entry="MESH_EXTERNAL" if service and not namespace else None,
     )
     _count(tally, source, destination, [span], host=host)
@@ -506,17 +503,11 @@ def _count_from_unknown(tally: dict[_SampleKey, _Tally], span: _Span, identities
 def unknown_reason(attributes: Mapping[str, Any]) -> UnknownReason:
     """Why the caller of a root server span with these attributes is unknown: ``probe``,
     ``scrape``, ``nodeport`` or ``no-peer-identity`` (see the module's docstring)."""
-    agent = _text(attributes, "user_agent.original", "http.user_agent").lower()
-    if agent.startswith("kube-probe/"):
-        return "probe"
-    if agent.startswith("prometheus/"):
-        return "scrape"
+    agent = _text(attributes, "user_agent.original", "http.user_agent")
     port = _int(attributes.get("server.port", attributes.get("net.host.port", attributes.get("url.port"))))
     if port is None:
         port = split_address(_text(attributes, "http.host"))[1]
-    if port in NODEPORT_RANGE:
-        return "nodeport"
-    return "no-peer-identity"
+    return reason_of(agent, port)
 
 
 def _sample(key: _SampleKey, counts: _Tally) -> TrafficSample:
