@@ -1,4 +1,5 @@
-# The two set-up commands: `make run` and `make test`. Both build what they need first.
+# The set-up commands: `make demo` (meshview fed by a simulated mesh), `make run` and `make test`.
+# Each builds what it needs first.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,10 @@ TEST_DATA := $(CURDIR)/.test-data
 POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/meshview
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/package.json frontend/vite.config.* -type f 2>/dev/null)
 
-.PHONY: run test lint
+.PHONY: demo run test lint
+
+demo: $(VENV)/.installed frontend/dist/index.html
+	$(PY) manage.py serve --demo $(ARGS)
 
 run: $(VENV)/.installed frontend/dist/index.html
 	$(PY) manage.py serve $(ARGS)

@@ -144,15 +144,19 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> N
 class Server:
     """A `manage.py serve` subprocess on a free loopback port."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (), log: Path | None = None
+    ) -> None:
+        """`log`: a file for what the server prints, for a server that runs long enough to fill a pipe."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "MESHVIEW_DATA_DIR": str(data_dir), **(env or {})}
+        self.log = log
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(self.port), *args],
             cwd=ROOT,
             env=self.env,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.PIPE if log is None else log.open("w"),
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -170,6 +174,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log is not None:
+            return self.log.read_text()
         return self.process.stdout.read() if self.process.stdout else ""
 
 
@@ -177,6 +183,16 @@ class Server:
 def serve(tmp_path: Path) -> Iterator[Server]:
     """meshview running embedded (SQLite, in-memory layer, filesystem broker) on a free port."""
     server = Server(tmp_path / "data").wait_ready()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`serve --demo`: meshview embedded on a free port, fed by the demo mesh at 20 page views
+    per second; shared by the tests of a run."""
+    folder = tmp_path_factory.mktemp("demo")
+    server = Server(folder / "data", args=("--demo", "--demo-rate", "20"), log=folder / "serve.log").wait_ready()
     yield server
     server.stop()
 

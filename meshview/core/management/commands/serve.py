@@ -1,5 +1,6 @@
 import asyncio
 import ipaddress
+import logging
 import signal
 import subprocess
 import sys
@@ -11,6 +12,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
+
+from meshview.core.actions import issue_token
+from meshview.core.models import ApiToken
+from meshview.demo.feed import DEFAULT_RATE, Feeder, QuietFeed
+
+DEMO_TOKEN_NAME = "serve --demo"  # noqa: S105  (a token's name, not its secret)
 
 
 def is_loopback(host: str) -> bool:
@@ -95,6 +102,17 @@ class Command(BaseCommand):
             "--otlp-http-port", type=int, help="also serve OTLP/HTTP POST /v1/traces on this port (4318)"
         )
         parser.add_argument("--otlp-grpc-port", type=int, help="also serve OTLP/gRPC on this port (4317)")
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="also feed a simulated Bookinfo mesh's access logs and spans through the ingest endpoints",
+        )
+        parser.add_argument(
+            "--demo-rate",
+            type=float,
+            default=DEFAULT_RATE,
+            help=f"page views per second of the demo mesh (default {DEFAULT_RATE:g})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
@@ -140,15 +158,35 @@ class Command(BaseCommand):
             self.stdout.write(f"OTLP/gRPC on {shown}:{options['otlp_grpc_port']}")
         for server in servers:
             server.peers = servers
+        feeder = self._start_demo(host, port, options["demo_rate"]) if options["demo"] else None
         try:
             asyncio.run(_serve_all(servers))
         except KeyboardInterrupt:
             pass
         finally:
+            if feeder is not None:
+                feeder.stop.set()
             if grpc_server is not None:
                 grpc_server.stop(grace=5).wait()
             if worker is not None:
                 self._stop_worker(worker)
+
+    def _start_demo(self, host: str, port: int, rate: float) -> Feeder:
+        if rate <= 0:
+            raise CommandError("--demo-rate must be above 0")
+        token = None
+        if not settings.MESHVIEW_ANONYMOUS_ACCESS:
+            # The feeder posts like any shipper: with its own ingest token, replaced on each start.
+            ApiToken.objects.filter(name=DEMO_TOKEN_NAME).delete()
+            token = issue_token(DEMO_TOKEN_NAME, ["ingest"])[1]
+        # The feeder reaches the server on loopback when it listens on every address.
+        local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104
+        local = f"[{local}]" if ":" in local and not local.startswith("[") else local
+        feeder = Feeder(f"http://{local}:{port}", rate, token)
+        logging.getLogger("uvicorn.access").addFilter(QuietFeed())
+        feeder.start()
+        self.stdout.write(f"Demo mesh: a Bookinfo mesh sends {rate:g} page views per second")
+        return feeder
 
     def _start_worker(self) -> subprocess.Popen:
         self.stdout.write("Starting the embedded Celery worker and beat")

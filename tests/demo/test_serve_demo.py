@@ -1,0 +1,96 @@
+"""`serve --demo` as a newcomer runs it: the demo mesh feeds the real ingest endpoints over HTTP,
+and the graph and traces read back through the real API show every feature the demo promises."""
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+from tests.conftest import Server
+
+GRAPH = "/api/v1/graph?namespaces=bookinfo,istio-system&graphType=versionedApp&duration=120s"
+
+
+def get(server: Server, path: str) -> Any:
+    with urllib.request.urlopen(server.url + path, timeout=10) as response:
+        return json.load(response)
+
+
+def graph_of(server: Server) -> tuple[dict[str, dict], dict[tuple[str, str, str], dict]]:
+    """Nodes by a readable name (`unknown`, `istio-ingressgateway`, `reviews v2`, `svc reviews`)
+    and edges by (source, target, protocol)."""
+    body = get(server, GRAPH)
+    names = {}
+    for node in body["elements"]["nodes"]:
+        data = node["data"]
+        if data["nodeType"] == "service":
+            names[data["id"]] = f"svc {data['service']}"
+        elif data["nodeType"] == "unknown":
+            names[data["id"]] = "unknown"
+        else:
+            names[data["id"]] = f"{data['app']} {data['version']}".removesuffix(" latest")
+    nodes = {names[n["data"]["id"]]: n["data"] for n in body["elements"]["nodes"]}
+    edges = {
+        (names[e["data"]["source"]], names[e["data"]["target"]], e["data"]["traffic"]["protocol"]): e["data"]
+        for e in body["elements"]["edges"]
+    }
+    return nodes, edges
+
+
+def flags(edge: dict, code: str) -> dict[str, str]:
+    return edge["traffic"].get("responses", {}).get(code, {}).get("flags", {})
+
+
+def demo_complete(nodes: dict[str, dict], edges: dict[tuple[str, str, str], dict]) -> bool:
+    reasons = nodes.get("unknown", {}).get("unknownReason", {})
+    return (
+        {"nodeport", "probe", "scrape"} <= set(reasons)
+        and "UO" in flags(edges.get(("productpage v1", "svc reviews", "http"), {}), "503")
+        and ("svc reviews", "reviews v3", "http") in edges
+    )
+
+
+def test_the_demo_mesh_draws_every_feature_on_the_graph(demo_server: Server) -> None:
+    deadline = time.monotonic() + 90  # unknown callers are attributed once the settle window ends
+    nodes, edges = graph_of(demo_server)
+    while not demo_complete(nodes, edges) and time.monotonic() < deadline:
+        time.sleep(2)
+        nodes, edges = graph_of(demo_server)
+
+    # Roots: the ingress gateway, and the unknown source with its reasons.
+    assert nodes["istio-ingressgateway"]["isRoot"] is True and "isGateway" in nodes["istio-ingressgateway"]
+    unknown = nodes["unknown"]
+    assert unknown["isRoot"] is True and unknown["nodeType"] == "unknown"
+    assert {"nodeport", "probe", "scrape"} <= set(unknown["unknownReason"]), unknown
+    # mTLS between sidecars, none from outside the mesh (the NodePort client, probes, scrapes).
+    assert float(edges[("istio-ingressgateway", "svc productpage", "http")]["isMTLS"]) == 100
+    assert float(edges[("productpage v1", "svc details", "http")]["isMTLS"]) == 100
+    assert not edges[("unknown", "svc productpage", "http")].get("isMTLS")
+    # The canary: reviews' service splits 90/10 between v2 and v3.
+    stable = float(edges[("svc reviews", "reviews v2", "http")]["traffic"]["rates"]["httpPercentReq"])
+    canary = float(edges[("svc reviews", "reviews v3", "http")]["traffic"]["rates"]["httpPercentReq"])
+    assert stable + canary > 99 and 2 < canary < 25, (stable, canary)
+    # The circuit breaker's 503 UO on the way to reviews, and 5xx from the canary.
+    assert "UO" in flags(edges[("productpage v1", "svc reviews", "http")], "503")
+    assert any("500" in e["traffic"].get("responses", {}) for e in edges.values())
+    # TCP to the database.
+    assert ("ratings v1", "svc mongodb", "tcp") in edges and ("svc mongodb", "mongodb v1", "tcp") in edges
+    # The workload without a sidecar: reached only through details' outbound records.
+    assert ("details v1", "svc isbn", "http") in edges
+    workloads = {w["name"]: w for w in get(demo_server, "/api/v1/workloads")["results"]}
+    assert workloads["isbn"]["missingSidecar"] is True and workloads["details-v1"]["hasSidecar"] is True
+
+
+def test_the_demo_mesh_sends_traces_that_start_at_the_gateway(demo_server: Server) -> None:
+    body = get(demo_server, "/jaeger/api/traces?service=istio-ingressgateway&limit=20&lookback=5m")
+    assert len(body["data"]) == 20, "too few traces from the ingress gateway"
+    for trace in body["data"]:
+        services = {p["serviceName"] for p in trace["processes"].values()}
+        assert {"istio-ingressgateway", "productpage", "details"} <= services  # reviews: unless refused (UO)
+        spans = {s["spanID"]: s for s in trace["spans"]}
+        for span in spans.values():
+            for reference in span["references"]:
+                parent = spans[reference["spanID"]]
+                assert parent["startTime"] <= span["startTime"]
+                assert span["startTime"] + span["duration"] <= parent["startTime"] + parent["duration"]
+        assert abs(max(s["startTime"] for s in spans.values()) / 1e6 - time.time()) < 120  # live, not dated
