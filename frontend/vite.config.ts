@@ -1,9 +1,11 @@
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
 // Django serves the build: dist/index.html for the app's routes and dist/assets under /static/.
 // The dev server keeps '/' so that the app's routes (/graph, /traces, ...) load directly.
 export default defineConfig(({ command }) => ({
   base: command === 'build' ? '/static/' : '/',
+  plugins: [react()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

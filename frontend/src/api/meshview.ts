@@ -1,4 +1,4 @@
-// meshview's own endpoints: graph, namespaces, alert rules.
+// meshview's own endpoints: graph, namespaces.
 import type { GraphJson } from '../graph/model/types';
 import { getJson } from './http';
 
@@ -13,8 +13,4 @@ export async function fetchNamespaces(signal?: AbortSignal): Promise<string[]> {
     .map((n) => (typeof n === 'string' ? n : (n as { name?: string })?.name))
     .filter((n): n is string => typeof n === 'string' && n.length > 0)
     .sort();
-}
-
-export function fetchAlertRules(signal?: AbortSignal): Promise<unknown> {
-  return getJson<unknown>('/api/v1/alerts/rules', signal);
 }

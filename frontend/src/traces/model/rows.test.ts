@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fixture from '../__fixtures__/bookinfo-trace.json';
-import { collapseAll, collapseOneLevel, expandOneLevel, itemsInView, layoutList, reveal, visibleRows } from './rows';
+import { collapseAll, collapseOneLevel, expandOneLevel, reveal, visibleRows } from './rows';
 import { buildTraceModel } from './tree';
 import type { JaegerTrace } from './types';
 
 const model = buildTraceModel((fixture as unknown as { data: JaegerTrace[] }).data[0]);
 const indexOf = (operation: string) => model.rows.findIndex((r) => r.operationName === operation);
 
-describe('collapsing and the virtual list', () => {
+describe('collapsing', () => {
   it('hides the descendants of a collapsed row', () => {
     const reviewsCall = indexOf('reviews.bookinfo.svc.cluster.local:9080/*');
     const visible = visibleRows(model, new Set([reviewsCall]));
@@ -35,17 +35,4 @@ describe('collapsing and the virtual list', () => {
     expect(model.rows[db].depth).toBe(6);
   });
 
-  it('lays out rows and open details and finds the ones in view', () => {
-    const visible = visibleRows(model, new Set());
-    const layout = layoutList(visible, new Set([2]), 28, 340);
-    expect(layout.totalHeight).toBe(31 * 28 + 340);
-    expect(layout.items[3]).toEqual({ kind: 'detail', row: 2, top: 84, height: 340 });
-    expect(layout.items[4]).toEqual({ kind: 'span', row: 3, top: 424, height: 28 });
-    const view = itemsInView(layout, 430, 100, 0);
-    expect(view.map((i) => i.row)).toEqual([3, 4, 5, 6]);
-    const withOverscan = itemsInView(layout, 430, 100, 2);
-    expect(withOverscan[0].row).toBe(2);
-    expect(withOverscan).toHaveLength(8);
-    expect(itemsInView({ items: [], totalHeight: 0 }, 0, 100)).toEqual([]);
-  });
 });

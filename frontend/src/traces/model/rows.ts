@@ -1,5 +1,4 @@
-// Which timeline rows show (collapsed subtrees hide their descendants), and where each one sits
-// in the scrolled list so that only the rows in view are rendered.
+// Which timeline rows show: collapsed subtrees hide their descendants.
 import type { TraceModel } from './tree';
 
 /** Rows in order, skipping the descendants of collapsed rows (they are contiguous). */
@@ -51,54 +50,4 @@ export function reveal(model: TraceModel, collapsed: ReadonlySet<number>, index:
     parent = model.rows[parent].parentIndex;
   }
   return next;
-}
-
-export interface LayoutItem {
-  kind: 'span' | 'detail';
-  row: number;
-  top: number;
-  height: number;
-}
-
-export interface ListLayout {
-  items: LayoutItem[];
-  totalHeight: number;
-}
-
-/** Span rows of `rowHeight`, each open detail of `detailHeight` right below its span. */
-export function layoutList(
-  visible: number[],
-  expanded: ReadonlySet<number>,
-  rowHeight: number,
-  detailHeight: number,
-): ListLayout {
-  const items: LayoutItem[] = [];
-  let top = 0;
-  for (const row of visible) {
-    items.push({ kind: 'span', row, top, height: rowHeight });
-    top += rowHeight;
-    if (expanded.has(row)) {
-      items.push({ kind: 'detail', row, top, height: detailHeight });
-      top += detailHeight;
-    }
-  }
-  return { items, totalHeight: top };
-}
-
-/** The items that intersect [scrollTop, scrollTop + viewport], plus `overscan` on each side. */
-export function itemsInView(layout: ListLayout, scrollTop: number, viewport: number, overscan = 8): LayoutItem[] {
-  const { items } = layout;
-  if (!items.length) return [];
-  let lo = 0;
-  let hi = items.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (items[mid].top + items[mid].height <= scrollTop) lo = mid + 1;
-    else hi = mid;
-  }
-  const first = Math.max(0, lo - overscan);
-  const bottom = scrollTop + viewport;
-  let last = lo;
-  while (last < items.length - 1 && items[last + 1].top < bottom) last += 1;
-  return items.slice(first, Math.min(items.length, last + 1 + overscan));
 }

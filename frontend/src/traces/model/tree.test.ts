@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { largeTrace } from '../../../tests/fixtures/synthetic.mjs';
 import fixture from '../__fixtures__/bookinfo-trace.json';
-import { collapseAll, layoutList, visibleRows } from './rows';
+import { collapseAll, visibleRows } from './rows';
 import { buildTraceModel, findRows, isErrorSpan } from './tree';
 import type { JaegerSpan, JaegerTrace } from './types';
 
@@ -107,13 +107,12 @@ describe('trace to timeline rows', () => {
     const started = performance.now();
     const model = buildTraceModel(big);
     const rows = visibleRows(model, new Set());
-    const layout = layoutList(rows, new Set([5]), 28, 340);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeLessThan(1000);
     expect(model.rows).toHaveLength(10000);
     expect(model.services).toHaveLength(12);
     expect(model.rows[0].descendantCount).toBe(9999);
-    expect(layout.totalHeight).toBe(10000 * 28 + 340);
+    expect(rows).toHaveLength(10000);
     for (const row of model.rows) {
       if (row.parentIndex >= 0) {
         expect(row.parentIndex).toBeLessThan(row.index);

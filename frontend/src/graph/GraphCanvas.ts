@@ -1,5 +1,5 @@
-// The cytoscape canvas: built once per graph query, then patched by deltas so that positions,
-// zoom and selection survive updates.
+// What the graph page does with its cytoscape instance: the graph is set once per query, then
+// patched by deltas so that positions, zoom and selection survive updates.
 import cytoscape from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { edgeElement, nodeElement, toElements, type ElementOptions } from './model/elements';
@@ -54,33 +54,28 @@ function layoutOptions(cy: cytoscape.Core): cytoscape.LayoutOptions {
 }
 
 export class GraphCanvas {
-  readonly cy: cytoscape.Core;
   private large = false;
   private hoverEnabled = true;
   private readonly resizeObserver: ResizeObserver;
 
+  /** Takes over a cytoscape instance (the one CytoscapeComponent created) for the graph page. */
   constructor(
-    readonly container: HTMLElement,
+    readonly cy: cytoscape.Core,
     private readonly events: CanvasEvents,
   ) {
-    this.cy = cytoscape({
-      container,
-      layout: { name: 'preset' },
-      style: graphStylesheet(false),
-      minZoom: 0.05,
-      maxZoom: 4,
-      boxSelectionEnabled: false,
-      selectionType: 'single',
+    cy.minZoom(0.05);
+    cy.maxZoom(4);
+    cy.boxSelectionEnabled(false);
+    cy.selectionType('single');
+    cy.on('tap', 'node', (e) => this.events.onSelect({ kind: 'node', id: e.target.id() }));
+    cy.on('tap', 'edge', (e) => this.events.onSelect({ kind: 'edge', id: e.target.id() }));
+    cy.on('tap', (e) => {
+      if (e.target === cy) this.events.onSelect(null);
     });
-    this.cy.on('tap', 'node', (e) => this.events.onSelect({ kind: 'node', id: e.target.id() }));
-    this.cy.on('tap', 'edge', (e) => this.events.onSelect({ kind: 'edge', id: e.target.id() }));
-    this.cy.on('tap', (e) => {
-      if (e.target === this.cy) this.events.onSelect(null);
-    });
-    this.resizeObserver = new ResizeObserver(() => this.cy.resize());
-    this.resizeObserver.observe(container);
-    this.cy.on('mouseover', 'node', (e) => this.highlight(e.target));
-    this.cy.on('mouseout', 'node', () => this.unhighlight());
+    this.resizeObserver = new ResizeObserver(() => cy.resize());
+    this.resizeObserver.observe(cy.container()!);
+    cy.on('mouseover', 'node', (e) => this.highlight(e.target));
+    cy.on('mouseout', 'node', () => this.unhighlight());
   }
 
   /** Replace everything and lay it out. */
@@ -203,9 +198,9 @@ export class GraphCanvas {
     return graphToSvg(nodes, edges);
   }
 
+  /** Let go of the instance (CytoscapeComponent destroys it). */
   destroy(): void {
     this.resizeObserver.disconnect();
-    this.cy.destroy();
   }
 
   private placeFor(node: NodeData, state: GraphState): { x: number; y: number } | null {

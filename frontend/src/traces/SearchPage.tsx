@@ -1,0 +1,286 @@
+// The trace search page: Jaeger's search form, a scatter plot and result rows, and a live tail
+// of new traces pushed over /ws/traces/.
+import { useEffect, useRef, useState } from 'react';
+import { useLocation, useNavigate } from 'react-router';
+import { isAbort } from '../api/http';
+import { fetchOperations, fetchServices, searchTraces } from '../api/jaeger';
+import { LiveSocket, type LiveState } from '../api/live';
+import { EmptyState } from '../ui/EmptyState';
+import { useTitle } from '../ui/useTitle';
+import { LOOKBACKS, MAX_LIMIT, buildTraceQuery, formFromSearch, formToSearch, validateForm, type FormProblems, type SearchForm } from './model/search';
+import { SORTS, fromSummaryV3, mergeLive, sortRows, summarizeTrace, type SortKey, type TraceSummaryRow } from './model/summary';
+import type { TracesLiveMessage } from './model/types';
+import { ResultRow, Scatter, traceHref } from './Results';
+import './traces.css';
+
+const LIVE_TEXT: Record<LiveState, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  stopped: '',
+};
+
+function Field({ label, hint, problem, children }: { label: string; hint?: string; problem?: string; children: React.ReactNode }) {
+  return (
+    <label className="field">
+      <span className="field-label">{label}</span>
+      {children}
+      {hint ? <span className="field-hint">{hint}</span> : null}
+      {problem !== undefined ? <p className="field-error">{problem}</p> : null}
+    </label>
+  );
+}
+
+function Options({ values, allLabel, value }: { values: string[]; allLabel: string; value: string }) {
+  return (
+    <>
+      <option value="">{allLabel}</option>
+      {values.map((v) => (
+        <option key={v} value={v}>
+          {v}
+        </option>
+      ))}
+      {value && !values.includes(value) ? <option value={value}>{value}</option> : null}
+    </>
+  );
+}
+
+/** The live tail: summaries of new traces as meshview receives them. */
+function useLiveTail(on: boolean) {
+  const [rows, setRows] = useState<TraceSummaryRow[]>([]);
+  const [fresh, setFresh] = useState<Set<string>>(new Set());
+  const [state, setState] = useState<LiveState>('stopped');
+  useEffect(() => {
+    if (!on) return;
+    setRows([]);
+    const socket = new LiveSocket<TracesLiveMessage>('/ws/traces/', {
+      onState: setState,
+      onMessage: (message) => {
+        if (!message || !Array.isArray(message.traces)) return;
+        const incoming = message.traces.map(fromSummaryV3);
+        if (message.type === 'traces.snapshot') {
+          setRows(mergeLive([], incoming));
+          setFresh(new Set());
+        } else {
+          setRows((current) => mergeLive(current, incoming));
+          setFresh(new Set(incoming.map((r) => r.traceID)));
+        }
+      },
+    });
+    socket.start();
+    return () => socket.stop();
+  }, [on]);
+  return { rows, fresh, state: on ? state : ('stopped' as LiveState) };
+}
+
+export function SearchPage() {
+  useTitle('Traces');
+  const location = useLocation();
+  const navigate = useNavigate();
+  const [form, setForm] = useState<SearchForm>(() => formFromSearch(location.search));
+  const [problems, setProblems] = useState<FormProblems>({});
+  const [services, setServices] = useState<string[]>([]);
+  const [operations, setOperations] = useState<string[]>([]);
+  const [results, setResults] = useState<TraceSummaryRow[]>([]);
+  const [searched, setSearched] = useState(false);
+  const [searching, setSearching] = useState(false);
+  const [errorText, setErrorText] = useState('');
+  const [sort, setSort] = useState<SortKey>('recent');
+  const [tailOn, setTailOn] = useState(false);
+  const tail = useLiveTail(tailOn);
+  const resultsColumn = useRef<HTMLDivElement>(null);
+  const [plotWidth, setPlotWidth] = useState(640);
+
+  useEffect(() => {
+    const el = resultsColumn.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => setPlotWidth(Math.max(320, Math.floor(el.clientWidth) - 2)));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    fetchServices(controller.signal)
+      .then(setServices)
+      .catch((err) => {
+        if (!isAbort(err)) setErrorText(`The service list could not be loaded: ${(err as Error).message}`);
+      });
+    return () => controller.abort();
+  }, []);
+
+  useEffect(() => {
+    setOperations([]);
+    if (!form.service) return;
+    const controller = new AbortController();
+    // The operation stays free to leave at "all"; the search itself reports server errors.
+    fetchOperations(form.service, controller.signal).then(setOperations, () => {});
+    return () => controller.abort();
+  }, [form.service]);
+
+  // The URL is the search: run it whenever it changes.
+  useEffect(() => {
+    const next = formFromSearch(location.search);
+    setForm(next);
+    setProblems(validateForm(next));
+    const controller = new AbortController();
+    setSearching(true);
+    setErrorText('');
+    searchTraces(buildTraceQuery(next, Date.now() * 1000), controller.signal)
+      .then((traces) => setResults(traces.map(summarizeTrace)))
+      .catch((err) => {
+        if (isAbort(err)) return;
+        setResults([]);
+        setErrorText(`The search failed: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        if (controller.signal.aborted) return;
+        setSearching(false);
+        setSearched(true);
+      });
+    return () => controller.abort();
+  }, [location.search, location.key]);
+
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    const found = validateForm(form);
+    setProblems(found);
+    if (Object.keys(found).length) return;
+    navigate(`/traces${formToSearch(form)}`);
+  };
+  const set = (patch: Partial<SearchForm>) => setForm({ ...form, ...patch });
+
+  let rows: TraceSummaryRow[];
+  if (tailOn) {
+    rows = sortRows(form.service ? tail.rows.filter((r) => r.services.some((s) => s.name === form.service)) : tail.rows, sort);
+  } else {
+    rows = sortRows(results, sort);
+  }
+  const title = tailOn
+    ? `${rows.length} live trace${rows.length === 1 ? '' : 's'}`
+    : searching && !results.length
+      ? 'Searching…'
+      : searched
+        ? `${rows.length} trace${rows.length === 1 ? '' : 's'}`
+        : 'Traces';
+  const maxDuration = rows.length ? Math.max(...rows.map((r) => r.duration)) : 0;
+  const now = Date.now();
+
+  return (
+    <section className="page page-traces" data-testid="page-traces">
+      <div className="traces-layout" data-testid="trace-search">
+        <aside className="search-panel">
+          <form className="search-form" data-testid="trace-search-form" noValidate onSubmit={submit}>
+            <h2>Search</h2>
+            <Field label="Service">
+              <select name="service" data-testid="search-service" value={form.service} onChange={(e) => set({ service: e.target.value, operation: '' })}>
+                <Options values={services} allLabel="All services" value={form.service} />
+              </select>
+            </Field>
+            <Field label="Operation">
+              <select name="operation" data-testid="search-operation" value={form.operation} onChange={(e) => set({ operation: e.target.value })}>
+                <Options values={operations} allLabel="All operations" value={form.operation} />
+              </select>
+            </Field>
+            <Field label="Tags" hint="logfmt: key=value pairs, quote values with spaces" problem={problems.tags ?? ''}>
+              <input
+                name="tags"
+                type="text"
+                placeholder="http.status_code=503 error=true"
+                data-testid="search-tags"
+                autoComplete="off"
+                value={form.tags}
+                onChange={(e) => set({ tags: e.target.value })}
+              />
+            </Field>
+            <Field label="Lookback">
+              <select name="lookback" data-testid="search-lookback" value={form.lookback} onChange={(e) => set({ lookback: e.target.value })}>
+                {LOOKBACKS.map((l) => (
+                  <option key={l.value} value={l.value}>
+                    {l.label}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <div className="field-pair">
+              <Field label="Min duration" problem={problems.minDuration ?? ''}>
+                <input
+                  name="minDuration"
+                  type="text"
+                  placeholder="e.g. 1.2s, 100ms, 500us"
+                  data-testid="search-min-duration"
+                  value={form.minDuration}
+                  onChange={(e) => set({ minDuration: e.target.value })}
+                />
+              </Field>
+              <Field label="Max duration" problem={problems.maxDuration ?? ''}>
+                <input
+                  name="maxDuration"
+                  type="text"
+                  placeholder="e.g. 1.1s"
+                  data-testid="search-max-duration"
+                  value={form.maxDuration}
+                  onChange={(e) => set({ maxDuration: e.target.value })}
+                />
+              </Field>
+            </div>
+            <Field label="Limit results" problem={problems.limit ?? ''}>
+              <input
+                name="limit"
+                type="number"
+                min={1}
+                max={MAX_LIMIT}
+                data-testid="search-limit"
+                value={Number.isNaN(form.limit) ? '' : form.limit}
+                onChange={(e) => set({ limit: Number.parseInt(e.target.value, 10) })}
+              />
+            </Field>
+            <button type="submit" className="button button-primary" data-testid="search-submit" disabled={searching}>
+              Find traces
+            </button>
+          </form>
+        </aside>
+        <div className="results" ref={resultsColumn}>
+          <div className="results-header">
+            <h2 data-testid="results-title">{title}</h2>
+            <span className="toolbar-spacer" />
+            <label className="control control-check live-toggle">
+              <input type="checkbox" role="switch" data-testid="live-tail-toggle" checked={tailOn} onChange={(e) => setTailOn(e.target.checked)} />
+              <span>Live tail</span>
+            </label>
+            <span className="live-indicator" data-state={tail.state} data-testid="traces-live-indicator">
+              {LIVE_TEXT[tail.state]}
+            </span>
+            <label className="control">
+              <span className="control-label">Sort</span>
+              <select data-testid="results-sort" aria-label="Sort" value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
+                {SORTS.map((s) => (
+                  <option key={s.value} value={s.value}>
+                    {s.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <div className="banners">
+            {errorText ? (
+              <div className="banner banner-error" role="alert" data-testid="traces-error">
+                {errorText}
+              </div>
+            ) : null}
+          </div>
+          <div className="scatter-box">{rows.length ? <Scatter rows={rows} width={plotWidth} onPick={(id) => navigate(traceHref(id))} /> : null}</div>
+          <div className="result-list" data-testid={tailOn ? 'live-tail' : 'trace-results'}>
+            {rows.length ? (
+              rows.map((row) => <ResultRow key={row.traceID} row={row} maxDuration={maxDuration} nowMs={now} fresh={tailOn && tail.fresh.has(row.traceID)} />)
+            ) : tailOn ? (
+              <EmptyState testid="traces-empty" title="Waiting for traces" text="New traces show up here as meshview receives their spans." />
+            ) : searched && !errorText ? (
+              <EmptyState testid="traces-empty" title="No traces found" text="Nothing matches this search. Try a longer lookback, fewer tags or another service." />
+            ) : null}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

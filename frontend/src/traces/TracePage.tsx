@@ -1,0 +1,163 @@
+// One trace: header with its figures, the service legend, and the timeline.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { isAbort } from '../api/http';
+import { fetchTrace } from '../api/jaeger';
+import { EmptyState } from '../ui/EmptyState';
+import { downloadText } from '../ui/download';
+import { formatDateTime } from '../ui/time';
+import { useTitle } from '../ui/useTitle';
+import { formatDuration } from './model/duration';
+import { buildTraceModel, findRows, type TraceModel } from './model/tree';
+import type { JaegerTrace } from './model/types';
+import { ServiceChip } from './Results';
+import { Timeline, type TimelineHandle } from './Timeline';
+import './traces.css';
+
+function Fact({ label, value, testid }: { label: string; value: string; testid?: string }) {
+  return (
+    <div className="fact">
+      <span className="fact-label">{label}</span>
+      <span className="fact-value" data-testid={testid}>
+        {value}
+      </span>
+    </div>
+  );
+}
+
+function TraceView({ trace, model }: { trace: JaegerTrace; model: TraceModel }) {
+  const timeline = useRef<TimelineHandle>(null);
+  const [findText, setFindText] = useState('');
+  const [query, setQuery] = useState('');
+  const [cursor, setCursor] = useState(-1);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setQuery(findText), 150);
+    return () => window.clearTimeout(timer);
+  }, [findText]);
+  const found = useMemo(() => findRows(model, query), [model, query]);
+  const matches = useMemo(() => [...found].sort((a, b) => a - b), [found]);
+  useEffect(() => setCursor(-1), [matches]);
+
+  return (
+    <div className="trace-view" data-testid="trace-view">
+      <header className="trace-header" data-testid="trace-header">
+        <Link to="/traces" className="back-link">
+          ← Search
+        </Link>
+        <h1 data-testid="trace-title">
+          {model.rootServiceName}: {model.rootOperationName}
+          <span className="trace-id mono">{model.traceID}</span>
+        </h1>
+        <div className="facts-row">
+          <Fact label="Trace start" value={formatDateTime(model.startTime / 1000)} />
+          <Fact label="Duration" value={formatDuration(model.duration)} testid="trace-duration" />
+          <Fact label="Services" value={String(model.services.length)} testid="trace-services" />
+          <Fact label="Depth" value={String(model.depth)} testid="trace-depth" />
+          <Fact label="Total spans" value={String(model.spanCount)} testid="trace-span-count" />
+          <Fact label="Errors" value={String(model.errorCount)} testid="trace-errors" />
+        </div>
+        <div className="service-legend">
+          {model.services.map((s) => (
+            <ServiceChip key={s.name} name={s.name} error={s.errorCount > 0} text={`${s.name} (${s.spanCount}${s.errorCount ? `, ${s.errorCount} errors` : ''})`} />
+          ))}
+        </div>
+        {model.warnings.length ? (
+          <div className="banner banner-warning">
+            {model.warnings.map((w) => (
+              <div key={w}>{w}</div>
+            ))}
+          </div>
+        ) : null}
+      </header>
+      <div className="timeline-controls">
+        <button type="button" className="tool-button" data-testid="expand-all" onClick={() => timeline.current?.expandAll()}>
+          Expand all
+        </button>
+        <button type="button" className="tool-button" data-testid="collapse-all" onClick={() => timeline.current?.collapseAll()}>
+          Collapse all
+        </button>
+        <button type="button" className="tool-button" onClick={() => timeline.current?.expandOne()}>
+          Expand +1
+        </button>
+        <button type="button" className="tool-button" onClick={() => timeline.current?.collapseOne()}>
+          Collapse −1
+        </button>
+        <span className="toolbar-spacer" />
+        <span className="critical-key" title="Spans the end of the trace waited for">
+          Critical path
+        </span>
+        <input
+          type="search"
+          className="find-input"
+          placeholder="Find in trace"
+          aria-label="Find in trace"
+          data-testid="trace-find"
+          value={findText}
+          onChange={(e) => setFindText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && matches.length) {
+              const next = (cursor + (e.shiftKey ? -1 : 1) + matches.length) % matches.length;
+              setCursor(next);
+              timeline.current?.scrollToRow(matches[next]);
+            }
+          }}
+        />
+        <span className="muted small" data-testid="trace-find-count">
+          {query.trim() ? `${matches.length} match${matches.length === 1 ? '' : 'es'}` : ''}
+        </span>
+        <button
+          type="button"
+          className="tool-button"
+          data-testid="trace-json"
+          onClick={() => downloadText(JSON.stringify({ data: [trace] }, null, 2), `trace-${model.traceID}.json`)}
+        >
+          Trace JSON
+        </button>
+      </div>
+      <Timeline model={model} matches={found} handle={timeline} />
+    </div>
+  );
+}
+
+type Loaded = { status: 'loading' } | { status: 'missing' } | { status: 'error'; message: string } | { status: 'ok'; trace: JaegerTrace; model: TraceModel };
+
+export function TracePage() {
+  const { traceID = '' } = useParams();
+  const [loaded, setLoaded] = useState<Loaded>({ status: 'loading' });
+  useTitle(loaded.status === 'ok' ? `${loaded.model.rootServiceName}: ${loaded.model.rootOperationName}` : `Trace ${traceID.slice(0, 7)}`);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setLoaded({ status: 'loading' });
+    fetchTrace(traceID, controller.signal)
+      .then((trace) => {
+        if (controller.signal.aborted) return;
+        if (!trace || !trace.spans?.length) setLoaded({ status: 'missing' });
+        else setLoaded({ status: 'ok', trace, model: buildTraceModel(trace) });
+      })
+      .catch((err) => {
+        if (!isAbort(err)) setLoaded({ status: 'error', message: (err as Error).message });
+      });
+    return () => controller.abort();
+  }, [traceID]);
+
+  return (
+    <section className="page page-traces page-trace" data-testid="page-traces">
+      {loaded.status === 'loading' ? (
+        <div className="loading" data-testid="trace-loading">
+          Loading the trace…
+        </div>
+      ) : loaded.status === 'missing' ? (
+        <EmptyState testid="trace-not-found" title="Trace not found" text={`meshview has no spans for trace ${traceID}. It may have expired, or its spans have not arrived yet.`}>
+          <Link to="/traces">Search traces</Link>
+        </EmptyState>
+      ) : loaded.status === 'error' ? (
+        <div className="banner banner-error" role="alert" data-testid="trace-error">
+          The trace could not be loaded: {loaded.message}
+        </div>
+      ) : (
+        <TraceView trace={loaded.trace} model={loaded.model} />
+      )}
+    </section>
+  );
+}
