@@ -1,4 +1,4 @@
-"""The demo mesh's pods and services: Bookinfo behind an Istio ingress gateway, a 90/10 canary
+"""The demo mesh's pods and services: Bookinfo behind an Istio ingress gateway (Gateway API), a 90/10 canary
 of reviews, MongoDB over TCP, an in-mesh workload that runs without a sidecar, and the callers
 from outside the mesh (an external client through a NodePort, the kubelet, Prometheus)."""
 
@@ -35,7 +35,7 @@ class Pod:
 
     @property
     def service_account(self) -> str:
-        return f"bookinfo-{self.app}" if self.namespace == NAMESPACE else f"{self.app}-service-account"
+        return self.app if self.role == "ingress-gateway" else f"bookinfo-{self.app}"
 
     @property
     def principal(self) -> str:
@@ -43,11 +43,16 @@ class Pod:
 
     @property
     def labels(self) -> dict[str, str]:
+        if self.role == "ingress-gateway":  # deployed by Istio for a Gateway API Gateway
+            return {
+                "gateway.networking.k8s.io/gateway-name": self.app.removesuffix("-istio"),
+                "service.istio.io/canonical-name": self.app,
+                "service.istio.io/canonical-revision": "latest",
+                "pod-template-hash": "7d4b9c6f5d",
+            }
         labels = {"app": self.app, "pod-template-hash": "7d4b9c6f5d"}
         if self.version:
             labels["version"] = self.version
-        if self.role == "ingress-gateway":
-            labels["istio"] = "ingressgateway"
         if self.proxied:
             labels["security.istio.io/tlsMode"] = "istio"
         return labels
@@ -77,7 +82,8 @@ class Service:
         return f"{self.name}.{self.namespace}.svc.cluster.local"
 
 
-GATEWAY = Pod("istio-system", "istio-ingressgateway", "istio-ingressgateway", "", "10.0.0.5", 8080, "ingress-gateway")
+# The ingress gateway Istio deploys for Bookinfo's Gateway API `Gateway` named bookinfo-gateway.
+GATEWAY = Pod(NAMESPACE, "bookinfo-gateway-istio", "bookinfo-gateway-istio", "", "10.0.0.5", 80, "ingress-gateway")
 PRODUCTPAGE = Pod(NAMESPACE, "productpage-v1", "productpage", "v1", "10.0.1.10")
 DETAILS = Pod(NAMESPACE, "details-v1", "details", "v1", "10.0.1.20")
 REVIEWS_STABLE = Pod(NAMESPACE, "reviews-v2", "reviews", "v2", "10.0.1.31")

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.conftest import Server
 
-GRAPH = "/api/v1/graph?namespaces=bookinfo,istio-system&graphType=versionedApp&duration=120s"
+GRAPH = "/api/v1/graph?namespaces=bookinfo&graphType=versionedApp&duration=120s"
 
 
 def get(server: Server, path: str) -> Any:
@@ -17,7 +17,7 @@ def get(server: Server, path: str) -> Any:
 
 
 def graph_of(server: Server) -> tuple[dict[str, dict], dict[tuple[str, str, str], dict]]:
-    """Nodes by a readable name (`unknown`, `istio-ingressgateway`, `reviews v2`, `svc reviews`)
+    """Nodes by a readable name (`unknown`, `bookinfo-gateway-istio`, `reviews v2`, `svc reviews`)
     and edges by (source, target, protocol)."""
     body = get(server, GRAPH)
     names = {}
@@ -58,12 +58,12 @@ def test_the_demo_mesh_draws_every_feature_on_the_graph(demo_server: Server) -> 
         nodes, edges = graph_of(demo_server)
 
     # Roots: the ingress gateway, and the unknown source with its reasons.
-    assert nodes["istio-ingressgateway"]["isRoot"] is True and "isGateway" in nodes["istio-ingressgateway"]
+    assert nodes["bookinfo-gateway-istio"]["isRoot"] is True and "isGateway" in nodes["bookinfo-gateway-istio"]
     unknown = nodes["unknown"]
     assert unknown["isRoot"] is True and unknown["nodeType"] == "unknown"
     assert {"nodeport", "probe", "scrape"} <= set(unknown["unknownReason"]), unknown
     # mTLS between sidecars, none from outside the mesh (the NodePort client, probes, scrapes).
-    assert float(edges[("istio-ingressgateway", "svc productpage", "http")]["isMTLS"]) == 100
+    assert float(edges[("bookinfo-gateway-istio", "svc productpage", "http")]["isMTLS"]) == 100
     assert float(edges[("productpage v1", "svc details", "http")]["isMTLS"]) == 100
     assert not edges[("unknown", "svc productpage", "http")].get("isMTLS")
     # The canary: reviews' service splits 90/10 between v2 and v3.
@@ -82,11 +82,11 @@ def test_the_demo_mesh_draws_every_feature_on_the_graph(demo_server: Server) -> 
 
 
 def test_the_demo_mesh_sends_traces_that_start_at_the_gateway(demo_server: Server) -> None:
-    body = get(demo_server, "/jaeger/api/traces?service=istio-ingressgateway&limit=20&lookback=5m")
+    body = get(demo_server, "/jaeger/api/traces?service=bookinfo-gateway-istio&limit=20&lookback=5m")
     assert len(body["data"]) == 20, "too few traces from the ingress gateway"
     for trace in body["data"]:
         services = {p["serviceName"] for p in trace["processes"].values()}
-        assert {"istio-ingressgateway", "productpage", "details"} <= services  # reviews: unless refused (UO)
+        assert {"bookinfo-gateway-istio", "productpage", "details"} <= services  # reviews: unless refused (UO)
         spans = {s["spanID"]: s for s in trace["spans"]}
         for span in spans.values():
             for reference in span["references"]:
