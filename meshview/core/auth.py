@@ -9,6 +9,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -100,3 +102,18 @@ def _refusal(message: str, status: int) -> JsonResponse:
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="meshview"'
     return response
+
+
+class WebsocketTokenMiddleware(BaseMiddleware):
+    """Puts the token of a websocket handshake's `Authorization: Bearer` header in the scope
+    (`auth`, as DRF names it), or why it cannot be used in `auth_error`."""
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> Any:
+        header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+        scope = {**scope, "auth": None}
+        if header:
+            try:
+                scope["auth"] = await database_sync_to_async(token_from_header)(header)
+            except PermissionError as exc:
+                scope["auth_error"] = str(exc)
+        return await super().__call__(scope, receive, send)

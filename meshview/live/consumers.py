@@ -11,9 +11,9 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
 from meshview.core.access import request_access
+from meshview.core.auth import denial
 from meshview.core.metrics import PUSH_LATENCY
 from meshview.graph.build import LIVE_TTL_SECONDS, BadGraphRequest, graph_json, parse_request
 from meshview.graph.live import graph_delta
@@ -30,8 +30,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     group = ""
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if not settings.MESHVIEW_ANONYMOUS_ACCESS and not (user and user.is_authenticated):
+        if self.scope.get("auth_error") or denial(self.scope.get("user"), self.scope.get("auth"), "read"):
             await self.close(code=4401)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -54,12 +53,26 @@ class TracesConsumer(LiveConsumer):
     group = TRACES_GROUP
 
     async def send_snapshot(self) -> None:
+        access = request_access(self.scope)
         recent = await database_sync_to_async(
-            lambda: queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES))
+            lambda: queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES, access=access), access=access)
         )()
         await self.send_json({"type": "traces.snapshot", "traces": recent})
 
     async def traces_delta(self, event: dict[str, Any]) -> None:
+        access = request_access(self.scope)
+        if access.restricted:
+            # The event tells every reader; this caller sees only the traces, and the parts of
+            # them, of its namespaces.
+            touched = [summary["traceId"] for summary in event["traces"]]
+            traces = await database_sync_to_async(
+                lambda: queries.summaries(
+                    queries.recent_trace_ids(queries.LIVE_TRACES, touched, access=access), access=access
+                )
+            )()
+            if not traces:
+                return
+            event = {**event, "traces": traces}
         await self.relay(event)
 
 

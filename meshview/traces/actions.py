@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from meshview.core.access import EVERYTHING
 from meshview.core.metrics import INGESTED
 from meshview.live.broadcast import TRACES_GROUP, publish_after_commit, signal_change
 from meshview.traces import queries
@@ -213,7 +214,12 @@ def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
             publish_after_commit(
                 TRACES_GROUP,
                 "traces.delta",
-                lambda: {"traces": queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES, touched))},
+                # For every reader: the sockets of restricted callers narrow it (live.consumers).
+                lambda: {
+                    "traces": queries.summaries(
+                        queries.recent_trace_ids(queries.LIVE_TRACES, touched, access=EVERYTHING), access=EVERYTHING
+                    )
+                },
             )
     INGESTED.labels(signal, "accepted").inc(len(spans))
     INGESTED.labels(signal, "rejected").inc(export.rejected)

@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from meshview.core.access import NamespaceAccess, request_access
 from meshview.core.auth import require_scope
 from meshview.traces import queries
 from meshview.traces.durations import parse_go_duration
@@ -119,8 +120,11 @@ def tags_param(request: HttpRequest, json_name: str, pair_name: str | None) -> d
     return tags
 
 
-def _operation_items(service: str, kind: int | None) -> list[dict[str, str]]:
-    return [{"name": name, "spanKind": SPAN_KIND_TAGS.get(k, "")} for name, k in queries.operations(service, kind)]
+def _operation_items(service: str, kind: int | None, access: NamespaceAccess) -> list[dict[str, str]]:
+    return [
+        {"name": name, "spanKind": SPAN_KIND_TAGS.get(k, "")}
+        for name, k in queries.operations(service, kind, access=access)
+    ]
 
 
 # --- v1 --------------------------------------------------------------------------------------
@@ -128,22 +132,25 @@ def _operation_items(service: str, kind: int | None) -> list[dict[str, str]]:
 
 @jaeger_view(1)
 def services(request: HttpRequest) -> HttpResponse:
-    return _v1_envelope(queries.services())
+    return _v1_envelope(queries.services(access=request_access(request)))
 
 
 @jaeger_view(1)
 def service_operations(request: HttpRequest, service: str) -> HttpResponse:
-    return _v1_envelope(sorted({name for name, _ in queries.operations(service)}))
+    return _v1_envelope(sorted({name for name, _ in queries.operations(service, access=request_access(request))}))
 
 
 @jaeger_view(1)
 def operations(request: HttpRequest) -> HttpResponse:
-    return _v1_envelope(_operation_items(request.GET.get("service", ""), span_kind_param(request, "spanKind")))
+    return _v1_envelope(
+        _operation_items(request.GET.get("service", ""), span_kind_param(request, "spanKind"), request_access(request))
+    )
 
 
 @jaeger_view(1)
 def traces(request: HttpRequest) -> HttpResponse:
     """Search, or fetch the traces named by `traceID` parameters."""
+    access = request_access(request)
     wanted = [_trace_id(raw) for raw in request.GET.getlist("traceID")]
     if not wanted:
         now_us = int(time.time() * 1e6)
@@ -160,15 +167,15 @@ def traces(request: HttpRequest) -> HttpResponse:
             duration_max_ns=duration_param(request, "maxDuration"),
             limit=_limit(int_param(request, "limit")),
         )
-        wanted = queries.find_trace_ids(query)
-    found = queries.load_traces(wanted)
+        wanted = queries.find_trace_ids(query, access=access)
+    found = queries.load_traces(wanted, access=access)
     return _v1_envelope([jaeger_trace(*found[t]) for t in wanted if t in found])
 
 
 @jaeger_view(1)
 def trace(request: HttpRequest, trace_id: str) -> HttpResponse:
     wanted = _trace_id(trace_id)
-    found = queries.load_traces([wanted]).get(wanted)
+    found = queries.load_traces([wanted], access=request_access(request)).get(wanted)
     if found is None:
         return _v1_envelope(None, 404, "trace not found")
     return _v1_envelope([jaeger_trace(*found)])
@@ -180,7 +187,7 @@ def dependency_links(request: HttpRequest) -> HttpResponse:
     lookback_ms = int_param(request, "lookback", DEFAULT_DEPENDENCY_LOOKBACK_MS) or 0
     if lookback_ms < 0:
         raise BadParameter("lookback must not be negative")
-    links = queries.dependency_links((end_ms - lookback_ms) * 10**6, end_ms * 10**6)
+    links = queries.dependency_links((end_ms - lookback_ms) * 10**6, end_ms * 10**6, access=request_access(request))
     return _v1_envelope(dependencies(links))
 
 
@@ -215,18 +222,22 @@ def _v3_query(request: HttpRequest) -> queries.TraceQuery:
 
 @jaeger_view(3)
 def v3_services(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"services": queries.services()})
+    return JsonResponse({"services": queries.services(access=request_access(request))})
 
 
 @jaeger_view(3)
 def v3_operations(request: HttpRequest) -> HttpResponse:
     return JsonResponse(
-        {"operations": _operation_items(request.GET.get("service", ""), span_kind_param(request, "spanKind"))}
+        {
+            "operations": _operation_items(
+                request.GET.get("service", ""), span_kind_param(request, "spanKind"), request_access(request)
+            )
+        }
     )
 
 
-def _v3_traces(trace_ids: list[str]) -> HttpResponse:
-    found = queries.load_traces(trace_ids)
+def _v3_traces(trace_ids: list[str], access: NamespaceAccess) -> HttpResponse:
+    found = queries.load_traces(trace_ids, access=access)
     if not found:
         return _v3_error(404, "trace not found" if len(trace_ids) == 1 else "no trace matches")
     spans, resources = [], {}
@@ -239,14 +250,17 @@ def _v3_traces(trace_ids: list[str]) -> HttpResponse:
 
 @jaeger_view(3)
 def v3_traces(request: HttpRequest) -> HttpResponse:
-    return _v3_traces(queries.find_trace_ids(_v3_query(request)))
+    access = request_access(request)
+    return _v3_traces(queries.find_trace_ids(_v3_query(request), access=access), access)
 
 
 @jaeger_view(3)
 def v3_trace(request: HttpRequest, trace_id: str) -> HttpResponse:
-    return _v3_traces([_trace_id(trace_id)])
+    return _v3_traces([_trace_id(trace_id)], request_access(request))
 
 
 @jaeger_view(3)
 def v3_trace_summaries(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"summaries": queries.summaries(queries.find_trace_ids(_v3_query(request)))})
+    access = request_access(request)
+    ids = queries.find_trace_ids(_v3_query(request), access=access)
+    return JsonResponse({"summaries": queries.summaries(ids, access=access)})

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max
 
+from meshview.core.access import NamespaceAccess
 from meshview.traces.model import STATUS_ERROR, Resource, Span
 from meshview.traces.models import Operation
 from meshview.traces.models import Resource as ResourceRow
 from meshview.traces.models import Span as SpanRow
+from meshview.traces.visibility import HIDDEN_SPAN_NAME, readable_resources_sql, readable_spans_sql, visible_trace
 
 Trace = tuple[list[Span], dict[str, Resource]]
 LIVE_TRACES = 20  # traces in a live snapshot, and at most per live update
@@ -50,10 +51,12 @@ def _tag_match(tags: dict[str, str], table: str) -> tuple[str, list[Any]]:
     return " AND ".join(sql), params
 
 
-def find_trace_ids(query: TraceQuery) -> list[str]:
-    """Return the ids of matching traces, newest first, at most `query.limit`."""
-    where = ["start_ns >= %s", "start_ns <= %s"]
-    params: list[Any] = [query.start_min_ns, query.start_max_ns]
+def find_trace_ids(query: TraceQuery, *, access: NamespaceAccess) -> list[str]:
+    """Return the ids of matching traces, newest first, at most `query.limit`; only spans of
+    namespaces `access` allows are searched."""
+    readable, readable_params = readable_spans_sql(access)
+    where = ["start_ns >= %s", "start_ns <= %s", readable]
+    params: list[Any] = [query.start_min_ns, query.start_max_ns, *readable_params]
     for column, value in (("service_name", query.service), ("name", query.operation)):
         if value:
             where.append(f"{column} = %s")
@@ -151,9 +154,10 @@ def _span(row: SpanRow) -> Span:
     )
 
 
-def load_traces(trace_ids: Sequence[str]) -> dict[str, Trace]:
-    """Return every span of each trace (ordered by start) with the resources they reference;
-    a trace id with no spans is absent from the result."""
+def load_traces(trace_ids: Sequence[str], *, access: NamespaceAccess) -> dict[str, Trace]:
+    """Return every span of each trace (ordered by start) with the resources they reference, as
+    `access` shows them (see meshview.traces.visibility); a trace id with no spans, or none
+    `access` allows, is absent from the result."""
     if not trace_ids:
         return {}
     rows = SpanRow.objects.filter(trace_id__in=list(trace_ids)).defer("search_tags").order_by("start_ns", "id")
@@ -166,23 +170,28 @@ def load_traces(trace_ids: Sequence[str]) -> dict[str, Trace]:
         trace[0].append(span)
         if span.resource_key in resources:
             trace[1][span.resource_key] = resources[span.resource_key]
-    return traces
+    if not access.restricted:
+        return traces
+    shown = {trace_id: visible_trace(*trace, access) for trace_id, trace in traces.items()}
+    return {trace_id: trace for trace_id, trace in shown.items() if trace is not None}
 
 
-def summaries(trace_ids: Sequence[str]) -> list[dict[str, Any]]:
+def summaries(trace_ids: Sequence[str], *, access: NamespaceAccess) -> list[dict[str, Any]]:
     """Return Jaeger v3 trace summaries for `trace_ids` (in that order), computed in SQL so a
-    10,000-span trace costs no more than a small one."""
+    10,000-span trace costs no more than a small one. Errors and the root operation are told
+    only of spans `access` allows; the callers give trace ids `access` may see."""
     if not trace_ids:
         return []
     ids = list(trace_ids)
     marks = ", ".join(["%s"] * len(ids))
+    readable, readable_params = readable_spans_sql(access)
     by_trace: dict[str, dict[str, Any]] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT trace_id, service_name, COUNT(*), SUM(CASE WHEN status_code = %s THEN 1 ELSE 0 END), "  # noqa: S608
-            f"MIN(start_ns), MAX(end_ns) FROM traces_span WHERE trace_id IN ({marks}) "
+            f"SELECT trace_id, service_name, COUNT(*), SUM(CASE WHEN status_code = %s AND {readable} "  # noqa: S608
+            f"THEN 1 ELSE 0 END), MIN(start_ns), MAX(end_ns) FROM traces_span WHERE trace_id IN ({marks}) "
             "GROUP BY trace_id, service_name ORDER BY trace_id, service_name",
-            [STATUS_ERROR, *ids],
+            [STATUS_ERROR, *readable_params, *ids],
         )
         for trace_id, service, count, errors, start, end in cursor.fetchall():
             summary = by_trace.setdefault(
@@ -205,14 +214,15 @@ def summaries(trace_ids: Sequence[str]) -> list[dict[str, Any]]:
             summary["errorSpanCount"] += int(errors)
             summary["services"].append({"name": service, "spanCount": count, "errorSpanCount": int(errors)})
         cursor.execute(
-            f"SELECT trace_id, service_name, name, start_ns FROM traces_span WHERE trace_id IN ({marks}) "  # noqa: S608
-            "AND parent_span_id = '' ORDER BY trace_id, start_ns",
-            ids,
+            f"SELECT trace_id, service_name, name, start_ns, CASE WHEN {readable} THEN 1 ELSE 0 END "  # noqa: S608
+            f"FROM traces_span WHERE trace_id IN ({marks}) AND parent_span_id = '' ORDER BY trace_id, start_ns",
+            [*readable_params, *ids],
         )
-        for trace_id, service, name, _ in cursor.fetchall():
+        for trace_id, service, name, _, shown in cursor.fetchall():
             summary = by_trace[trace_id]
             if not summary["rootServiceName"]:
-                summary["rootServiceName"], summary["rootOperationName"] = service, name
+                summary["rootServiceName"] = service
+                summary["rootOperationName"] = name if shown else HIDDEN_SPAN_NAME
         # The parents are looked for among the same traces only (p.trace_id IN ...), so that the
         # planner reads those traces and not the whole span table.
         cursor.execute(
@@ -234,13 +244,22 @@ def summaries(trace_ids: Sequence[str]) -> list[dict[str, Any]]:
     return result
 
 
-def services() -> list[str]:
-    return sorted(set(Operation.objects.values_list("service_name", flat=True)))
+def services(*, access: NamespaceAccess) -> list[str]:
+    """The names of the services with spans in namespaces `access` allows, sorted."""
+    if not access.restricted:
+        return sorted(set(Operation.objects.values_list("service_name", flat=True)))
+    readable, params = readable_resources_sql(access)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT service_name FROM traces_resource WHERE {readable}", params)  # noqa: S608
+        return sorted(name for (name,) in cursor.fetchall())
 
 
-def operations(service: str = "", span_kind: int | None = None) -> list[tuple[str, int]]:
-    """(name, kind) pairs, sorted; all services when `service` is empty."""
+def operations(service: str = "", span_kind: int | None = None, *, access: NamespaceAccess) -> list[tuple[str, int]]:
+    """(name, kind) pairs of the services `access` may see, sorted; all of those services when
+    `service` is empty."""
     query = Operation.objects.all()
+    if access.restricted:
+        query = query.filter(service_name__in=services(access=access))
     if service:
         query = query.filter(service_name=service)
     if span_kind is not None:
@@ -248,26 +267,35 @@ def operations(service: str = "", span_kind: int | None = None) -> list[tuple[st
     return sorted(set(query.values_list("name", "kind")))
 
 
-def dependency_links(start_ns: int, end_ns: int) -> list[tuple[str, str, int]]:
+def dependency_links(start_ns: int, end_ns: int, *, access: NamespaceAccess) -> list[tuple[str, str, int]]:
     """(parent service, child service, calls) for parent/child spans in different services
-    whose child started in [start_ns, end_ns]."""
+    whose child started in [start_ns, end_ns], and of which `access` allows one at least."""
+    parent_readable, parent_params = readable_spans_sql(access, "p.resource_key")
+    child_readable, child_params = readable_spans_sql(access, "c.resource_key")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT p.service_name, c.service_name, COUNT(*) FROM traces_span c "
+            "SELECT p.service_name, c.service_name, COUNT(*) FROM traces_span c "  # noqa: S608
             "JOIN traces_span p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
             "WHERE c.start_ns >= %s AND c.start_ns <= %s AND p.service_name <> c.service_name "
+            f"AND ({parent_readable} OR {child_readable}) "
             "GROUP BY p.service_name, c.service_name ORDER BY p.service_name, c.service_name",
-            [start_ns, end_ns],
+            [start_ns, end_ns, *parent_params, *child_params],
         )
         return [(parent, child, count) for parent, child, count in cursor.fetchall()]
 
 
-def recent_trace_ids(limit: int, trace_ids: Iterable[str] = ()) -> list[str]:
-    """The ids of the newest traces (or of `trace_ids`, newest first)."""
+def recent_trace_ids(limit: int, trace_ids: Iterable[str] = (), *, access: NamespaceAccess) -> list[str]:
+    """The ids of the newest traces (or of `trace_ids`, newest first) with spans in namespaces
+    `access` allows."""
     wanted = list(trace_ids)
+    readable, params = readable_spans_sql(access)
     if not wanted:
-        return _newest_trace_ids([], [], {}, limit)
-    query = SpanRow.objects.filter(trace_id__in=wanted)
-    return [
-        row["trace_id"] for row in query.values("trace_id").annotate(newest=Max("start_ns")).order_by("-newest")[:limit]
-    ]
+        return _newest_trace_ids([readable], params, {}, limit)
+    marks = ", ".join(["%s"] * len(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT trace_id, MAX(start_ns) AS newest FROM traces_span WHERE trace_id IN ({marks}) "  # noqa: S608
+            f"AND {readable} GROUP BY trace_id ORDER BY newest DESC LIMIT %s",
+            [*wanted, *params, limit],
+        )
+        return [trace_id for trace_id, _ in cursor.fetchall()]

@@ -95,6 +95,9 @@ class NodeGraphView(APIView):
         named = [k for k in ("workload", "app", "service") if params.get(k)]
         if not namespace or len(named) != 1:
             return Response({"detail": "give namespace and exactly one of workload, app, service"}, status=400)
+        access = request_access(request)
+        if not access.allows(namespace):
+            return Response({"detail": f"namespace {namespace!r} is not accessible"}, status=403)
         kind, name = named[0], params[named[0]]
         focus = Endpoint(
             cluster="",
@@ -104,7 +107,7 @@ class NodeGraphView(APIView):
             service=name if kind == "service" else "",
         )
         try:
-            graph_request = parse_request(params, request_access(request).namespaces, focus=focus)
+            graph_request = parse_request(params, access.namespaces, focus=focus)
         except BadGraphRequest as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(graph_json(graph_request))

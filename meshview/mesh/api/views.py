@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from meshview.core.access import request_access
 from meshview.core.body import BodyError, read_body
 from meshview.core.metrics import INGEST_REFUSED
 from meshview.envoy.parser import LogParser
@@ -92,6 +93,12 @@ class WorkloadListView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
+        access = request_access(request)
+        workloads = Workload.objects.order_by("namespace", "name")
+        addresses = Address.objects.filter(workload="")
+        if access.namespaces is not None:
+            workloads = workloads.filter(namespace__in=access.namespaces)
+            addresses = addresses.filter(namespace__in=access.namespaces)
         results: list[dict[str, Any]] = [
             {
                 "namespace": w.namespace,
@@ -106,9 +113,9 @@ class WorkloadListView(APIView):
                 "lastSeen": w.last_seen,
                 "lastReported": w.last_reported,
             }
-            for w in Workload.objects.order_by("namespace", "name")
+            for w in workloads
         ]
-        unreported = Address.objects.filter(workload="").values("namespace", "app").annotate(last_seen=Max("last_seen"))
+        unreported = addresses.values("namespace", "app").annotate(last_seen=Max("last_seen"))
         results += [
             {
                 "namespace": a["namespace"],
@@ -129,7 +136,7 @@ class WorkloadListView(APIView):
 
 
 class NamespaceListView(APIView):
-    """Namespaces seen in the mesh's traffic."""
+    """Namespaces seen in the mesh's traffic that the caller may read."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
@@ -137,4 +144,5 @@ class NamespaceListView(APIView):
         names |= set(TrafficRollup.objects.values_list("destination_service_namespace", flat=True).distinct())
         names.discard("")
         names.discard("unknown")
-        return Response({"namespaces": sorted(names)})
+        access = request_access(request)
+        return Response({"namespaces": sorted(n for n in names if access.allows(n))})

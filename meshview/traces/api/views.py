@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from meshview.core.access import request_access
 from meshview.traces import queries
 from meshview.traces.jaeger_api import (
     DEFAULT_LOOKBACK_NS,
@@ -61,11 +62,12 @@ class TraceListView(APIView):
             )
         except BadParameter as exc:
             return Response({"detail": str(exc)}, status=400)
-        ids = queries.find_trace_ids(query)
+        access = request_access(request)
+        ids = queries.find_trace_ids(query, access=access)
         page = ids[offset : offset + limit]
         following = None
         if len(ids) > offset + limit:
             params = request.query_params.copy()
             params["offset"] = str(offset + limit)
             following = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-        return Response({"results": queries.summaries(page), "next": following})
+        return Response({"results": queries.summaries(page, access=access), "next": following})
