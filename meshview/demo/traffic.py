@@ -185,7 +185,7 @@ class Traffic:
         hop.server_start = hop.start + self._leg()
         hop.server_end = self._serve(hop)
         hop.end = hop.server_end + self._leg()
-        if hop.protocol == "http" and self.rng.random() < ERROR_SHARE.get(hop.destination, 0.0):
+        if hop.protocol == "http" and hop.traced and self.rng.random() < ERROR_SHARE.get(hop.destination, 0.0):
             hop.code = 500
         if hop.protocol == "http" and not hop.bytes_sent:
             hop.bytes_sent = self.rng.randint(180, 400) if hop.code >= 400 else self.rng.randint(350, 5200)

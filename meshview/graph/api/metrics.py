@@ -1,0 +1,194 @@
+"""GET /api/v1/graph/metrics: the time series behind a graph node's or edge's side-panel
+charts (request rate, error rate, response-time percentiles, TCP bytes) over a window."""
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import F, Q, Sum
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from meshview.core.access import NamespaceAccess, request_access
+from meshview.graph.build import BadGraphRequest, _duration
+from meshview.graph.series import LATENCY_KEYS, SeriesWindow, default_step, series
+from meshview.mesh.models import TrafficRollup
+
+KINDS = ("workload", "app", "service")
+# The columns a series step is summed over: what tells an edge, a reporter and a response apart.
+GROUPING = ("reporter", "source_namespace", "source_workload", "destination_namespace", "destination_workload",
+            "destination_service", "protocol", "response_code", "grpc_status")
+MEASURES = ("requests", "bytes_sent", "bytes_received", *LATENCY_KEYS)
+
+
+class BadSeriesRequest(ValueError):
+    """A parameter of a series request is wrong; the message names it."""
+
+
+def read_rollups(start: int, end: int, step: int, selection: Q) -> list[dict[str, Any]]:
+    """Traffic rollups of buckets in [start, end) that match `selection`, summed per step
+    (column `step`, the step's start) and per edge, reporter and response."""
+    rows = (
+        TrafficRollup.objects.filter(bucket__gte=start, bucket__lt=end)
+        .filter(selection)
+        .annotate(step=F("bucket") - F("bucket") % step)
+        .values("step", *GROUPING)
+        .annotate(**{f"sum_{m}": Sum(m) for m in MEASURES})
+    )
+    return [{**{k: row[k] for k in ("step", *GROUPING)}, **{m: row[f"sum_{m}"] for m in MEASURES}} for row in rows]
+
+
+def _identity(params: Mapping[str, str], prefix: str) -> tuple[str, str, str, str]:
+    """(namespace, kind, name, version) of the node named by the parameters with `prefix`."""
+
+    def key(name: str) -> str:
+        return prefix + name.capitalize() if prefix else name
+
+    namespace = params.get(key("namespace"), "")
+    named = [k for k in KINDS if params.get(key(k))]
+    if not namespace or len(named) != 1:
+        raise BadSeriesRequest(f"give {key('namespace')} and exactly one of {', '.join(key(k) for k in KINDS)}")
+    kind = named[0]
+    return namespace, kind, params[key(kind)], params.get(key("version"), "") if kind == "app" else ""
+
+
+class Selector:
+    """Builds the filter of the rollups a node or an edge stands for, over buckets in
+    [start, end)."""
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
+
+    def service(self, namespace: str, name: str) -> Q:
+        """A service's requests: the rollups that name it, and the server sides that name no
+        service (their callers were outside the mesh) of workloads it sent to in the window."""
+        named = Q(destination_service_namespace=namespace, destination_service_name=name)
+        workloads = (
+            TrafficRollup.objects.filter(bucket__gte=self.start, bucket__lt=self.end)
+            .filter(named)
+            .values("destination_workload")
+        )
+        return named | Q(destination_service="", destination_namespace=namespace, destination_workload__in=workloads)
+
+    def as_destination(self, namespace: str, kind: str, name: str, version: str) -> Q:
+        if kind == "service":
+            return self.service(namespace, name)
+        if kind == "workload":
+            return Q(destination_namespace=namespace, destination_workload=name)
+        versioned = {"destination_version": version} if version else {}
+        return Q(destination_namespace=namespace, destination_app=name, **versioned)
+
+    def as_source(self, namespace: str, kind: str, name: str, version: str) -> Q:
+        if kind == "service":  # a service node passes on what it receives
+            return self.service(namespace, name)
+        if kind == "workload":
+            return Q(source_namespace=namespace, source_workload=name)
+        versioned = {"source_version": version} if version else {}
+        return Q(source_namespace=namespace, source_app=name, **versioned)
+
+    def select(self, params: Mapping[str, str]) -> Q:
+        """The rollups of an edge (`source*` and `destination*` parameters) or of a node's
+        inbound or outbound traffic (`namespace`, `workload` | `app` [+ `version`] | `service`,
+        `direction`); raise BadSeriesRequest naming a wrong parameter."""
+        if any(k.startswith(("source", "destination")) for k in params):
+            return self.as_source(*_identity(params, "source")) & self.as_destination(
+                *_identity(params, "destination")
+            )
+        direction = params.get("direction", "inbound")
+        if direction not in ("inbound", "outbound"):
+            raise BadSeriesRequest("direction must be inbound or outbound")
+        identity = _identity(params, "")
+        return self.as_destination(*identity) if direction == "inbound" else self.as_source(*identity)
+
+
+def visible(access: NamespaceAccess) -> Q:
+    """The rollups a principal may chart: those with an end in a namespace it sees, the
+    traffic the graph draws for it."""
+    if access.namespaces is None:
+        return Q()
+    names = sorted(access.namespaces)
+    return Q(source_namespace__in=names) | Q(destination_namespace__in=names) | Q(
+        destination_service_namespace__in=names
+    )
+
+
+def window(params: Mapping[str, str]) -> SeriesWindow:
+    """The window of `duration` (default 10m) ending at `queryTime` (default now), in steps of
+    `step` seconds (default: about 60 points); raise BadSeriesRequest naming a wrong one."""
+    raw_time = params.get("queryTime", "").strip()
+    if raw_time and (not raw_time.isdigit() or len(raw_time) > 12):
+        raise BadSeriesRequest("queryTime must be unix seconds")
+    end = int(raw_time) if raw_time else math.ceil(time.time())
+    try:
+        duration = _duration(params.get("duration", "600s"))
+    except BadGraphRequest as exc:
+        raise BadSeriesRequest(str(exc)) from None
+    raw_step = params.get("step", "").strip()
+    if raw_step and not raw_step.isdigit():
+        raise BadSeriesRequest("step must be whole seconds")
+    try:
+        return SeriesWindow(end=end, duration=duration, step=int(raw_step) if raw_step else default_step(duration))
+    except ValueError as exc:
+        raise BadSeriesRequest(str(exc)) from None
+
+
+Rates = serializers.ListField(child=serializers.FloatField())
+Percentiles = serializers.ListField(child=serializers.FloatField(allow_null=True))
+
+SeriesAnswer = inline_serializer(
+    "GraphSeries",
+    {
+        "start": serializers.IntegerField(help_text="first step's start, unix seconds"),
+        "end": serializers.IntegerField(help_text="window end, unix seconds"),
+        "step": serializers.IntegerField(help_text="seconds per point"),
+        "timestamps": serializers.ListField(child=serializers.IntegerField(), help_text="each step's start"),
+        "requestRate": Rates,
+        "errorRate": Rates,
+        "p50": Percentiles,
+        "p95": Percentiles,
+        "p99": Percentiles,
+        "tcpSentRate": Rates,
+        "tcpReceivedRate": Rates,
+    },
+)
+_NODE = "the node (without any source*/destination* parameter)"
+
+
+class GraphMetricsView(APIView):
+    """Time series of a node's inbound or outbound traffic, or of an edge, from the traffic
+    rollups: one value per step for each series, as numbers (rates per second, times in ms)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("namespace", str, description=f"namespace of {_NODE}"),
+            OpenApiParameter("workload", str, description=f"workload of {_NODE}"),
+            OpenApiParameter("app", str, description=f"app of {_NODE}"),
+            OpenApiParameter("version", str, description="with app: one version of it"),
+            OpenApiParameter("service", str, description=f"service of {_NODE}"),
+            OpenApiParameter(
+                "direction", str, enum=["inbound", "outbound"], description="the node's traffic (default inbound)"
+            ),
+            *[
+                OpenApiParameter(f"{end}{name.capitalize()}", str, description=f"the edge's {end} {name}")
+                for end in ("source", "destination")
+                for name in ("namespace", "workload", "app", "version", "service")
+            ],
+            OpenApiParameter("duration", str, description="window length: 60s, 5m, 1h (default 10m)"),
+            OpenApiParameter("step", int, description="seconds per point, a multiple of 10 (default: about 60 points)"),
+            OpenApiParameter("queryTime", int, description="window end, unix seconds (default: now)"),
+        ],
+        responses={200: SeriesAnswer},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        try:
+            span = window(params)
+            chosen = Selector(span.first, span.end).select(params)
+        except BadSeriesRequest as exc:
+            return Response({"detail": str(exc)}, status=400)
+        rows = read_rollups(span.first, span.end, span.step, chosen & visible(request_access(request)))
+        return Response(series(rows, span))
