@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("meshview.core.api.urls")),
     path("api/v1/", include("meshview.mesh.api.urls")),
     path("api/v1/", include("meshview.graph.api.urls")),
+    path("kiali/", include("meshview.graph.api.kiali_urls")),
     path("api/v1/", include("meshview.traces.api.urls")),
     path("", include("meshview.traces.urls")),
     path("admin/", admin.site.urls),

@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from meshview.core.access import NamespaceAccess
-from meshview.graph.engine import GraphOptions, build_graph
+from meshview.graph.engine import BOX_KINDS, GRAPH_TYPES, RATES, GraphOptions, build_graph
 from meshview.graph.kiali import to_kiali_json
 from meshview.graph.samples import Endpoint, TrafficSample, known
 from meshview.graph.sources import SourceError, Window
@@ -28,12 +29,25 @@ from meshview.graph.sources import SourceError, Window
 SOURCES = ("accesslogs", "spans", "prometheus")
 LIVE_TTL_SECONDS = 1
 MAX_DURATION_SECONDS = 30 * 86_400
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+# Prometheus durations, as Kiali reads `duration` (model.ParseDuration): units largest first.
+_DURATION_UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+_DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
+# strconv.ParseBool, as Kiali reads booleans
+_BOOLEANS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+             "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+# Kiali's names of the rates in its messages (graph/options.go)
+_RATE_NAMES = {"rateHttp": "HTTP Rate", "rateGrpc": "gRPC Rate", "rateTcp": "TCP Rate"}
 
 
 class BadGraphRequest(ValueError):
-    """A parameter is wrong; the message names it."""
+    """A parameter is wrong: ``str()`` is meshview's message naming it, ``kiali`` Kiali's own
+    message for it, and ``status`` the HTTP status Kiali answers (400, or 403 for a namespace
+    the user may not read)."""
+
+    def __init__(self, message: str, kiali: str = "", status: int = 400) -> None:
+        super().__init__(message)
+        self.kiali = kiali or message
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -50,23 +64,38 @@ class GraphRequest:
 
 
 def _duration(raw: str) -> int:
+    """Seconds of a duration: a Prometheus duration (``10m``, ``1h30m``, ``600s``) or bare seconds."""
     raw = raw.strip()
-    number, unit = (raw[:-1], raw[-1]) if raw[-1:] in _DURATION_UNITS else (raw, "s")
-    if not number.isdigit() or int(number) == 0:
-        raise BadGraphRequest(f"duration must be like 60s, 5m or 1h, got {raw[:20]!r}")
-    seconds = int(number) * _DURATION_UNITS[unit]
+    kiali = f"Invalid duration [{raw[:40]}]"
+    match = _DURATION.fullmatch(raw) if not raw.isdigit() else None
+    if raw.isdigit():
+        seconds = float(raw)
+    elif match and raw:
+        seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS.values(), strict=True) if n)
+    else:
+        raise BadGraphRequest(f"duration must be like 60s, 5m or 1h, got {raw[:20]!r}", kiali)
+    if seconds < 1:
+        raise BadGraphRequest("duration must be at least 1s", kiali)
     if seconds > MAX_DURATION_SECONDS:
-        raise BadGraphRequest(f"duration must be at most {MAX_DURATION_SECONDS // 86400} days")
-    return seconds
+        raise BadGraphRequest(f"duration must be at most {MAX_DURATION_SECONDS // 86400} days", kiali)
+    return int(seconds)
 
 
 def _boolean(params: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = params.get(name, "").strip().lower()
+    raw = params.get(name, "").strip()
     if not raw:
         return default
     if raw not in _BOOLEANS:
-        raise BadGraphRequest(f"{name} must be true or false")
+        raise BadGraphRequest(f"{name} must be true or false", f"Invalid {name} [{raw}]")
     return _BOOLEANS[raw]
+
+
+def _choice(params: Mapping[str, str], name: str, default: str, allowed: frozenset[str]) -> str:
+    raw = params.get(name, "").strip() or default
+    if raw not in allowed:
+        kiali = f"Invalid {_RATE_NAMES.get(name, name)} [{raw}]"
+        raise BadGraphRequest(f"{name}: {raw[:40]} is not one of {', '.join(sorted(allowed))}", kiali)
+    return raw
 
 
 def _names(raw: str) -> frozenset[str]:
@@ -81,9 +110,20 @@ def default_sources() -> tuple[str, ...]:
 
 
 def parse_request(
-    params: Mapping[str, str], accessible: frozenset[str] | None, focus: Endpoint | None = None
+    params: Mapping[str, str],
+    accessible: frozenset[str] | None,
+    focus: Endpoint | None = None,
+    *,
+    kiali: bool = False,
 ) -> GraphRequest:
-    """Read Kiali's graph parameters; raise BadGraphRequest naming a wrong one."""
+    """Read Kiali's graph parameters with Kiali's defaults (graph/options.go); raise
+    BadGraphRequest naming a wrong one.
+
+    A node graph (``focus``) is about its node's own namespace, whatever ``namespaces`` says.
+    ``kiali`` is for Kiali's own paths: a namespace is required, a requested namespace the caller
+    may not read is refused (403) and ``sources`` is not a parameter there. Node graphs of such a
+    namespace are refused too; elsewhere its nodes are drawn inaccessible.
+    """
     live = not params.get("queryTime")
     if live:
         # Rounded up: the window takes in the traffic of the second that is under way.
@@ -91,35 +131,57 @@ def parse_request(
     else:
         raw = params["queryTime"].strip()
         if not raw.isdigit() or len(raw) > 12:
-            raise BadGraphRequest("queryTime must be unix seconds")
+            raise BadGraphRequest("queryTime must be unix seconds", f"Invalid queryTime [{raw[:40]}]")
         query_time = int(raw)
-    sources = tuple(sorted(_names(params.get("sources", "")))) or default_sources()
+    sources = () if kiali else tuple(sorted(_names(params.get("sources", ""))))
+    sources = sources or default_sources()
     unknown = set(sources) - set(SOURCES)
     if unknown:
         raise BadGraphRequest(f"sources: {', '.join(sorted(unknown))} is not one of {', '.join(sorted(SOURCES))}")
-    namespaces = _names(params.get("namespaces", ""))
+    namespaces = frozenset({focus.namespace}) if focus is not None else _names(params.get("namespaces", ""))
+    if kiali and not namespaces:
+        raise BadGraphRequest("namespaces: give at least one namespace",
+                              "At least one namespace must be specified via the namespaces query parameter.")
+    # Kiali refuses a requested namespace the user cannot read; meshview's own namespace graph
+    # draws it inaccessible instead, without details.
+    for namespace in sorted(namespaces) if kiali or focus is not None else ():
+        if accessible is not None and namespace not in accessible:
+            message = f"Requested namespace [{namespace}] is not accessible."
+            raise BadGraphRequest(message, message, status=403)
+    graph_type = _choice(params, "graphType", "workload", GRAPH_TYPES)
+    app_focus = focus is not None and known(focus.app) and not known(focus.workload)
+    if app_focus and graph_type not in ("app", "versionedApp"):
+        message = (f"Invalid graphType [{graph_type}]. This node detail graph supports only graphType app or "
+                   "versionedApp.")
+        raise BadGraphRequest(message, message)
+    box_by = _names(params.get("boxBy", "")) - {"none"}
+    if box_by - BOX_KINDS:
+        raise BadGraphRequest(f"boxBy: {', '.join(sorted(box_by - BOX_KINDS))} is not one of app, cluster, namespace",
+                              f"Invalid boxBy [{params['boxBy']}]")
     appenders = None if "appenders" not in params else _names(params["appenders"])
     try:
         options = GraphOptions(
             namespaces=namespaces,
             query_time=query_time,
-            graph_type=params.get("graphType", "workload"),  # type: ignore[arg-type]
-            duration_s=_duration(params.get("duration", "600s")),
-            inject_service_nodes=_boolean(params, "injectServiceNodes", True),
+            graph_type=graph_type,  # type: ignore[arg-type]
+            duration_s=_duration(params.get("duration", "") or "10m"),
+            inject_service_nodes=_boolean(params, "injectServiceNodes", False),
             include_idle_edges=_boolean(params, "includeIdleEdges", False),
-            box_by=_names(params.get("boxBy", "")),
+            box_by=box_by,
             appenders=appenders,
             response_time=params.get("responseTime", "95"),  # type: ignore[arg-type]
             throughput_type=params.get("throughputType", "response"),  # type: ignore[arg-type]
-            rate_http=params.get("rateHttp", "requests"),  # type: ignore[arg-type]
-            rate_grpc=params.get("rateGrpc", "requests"),  # type: ignore[arg-type]
-            rate_tcp=params.get("rateTcp", "sent"),  # type: ignore[arg-type]
+            rate_http=_choice(params, "rateHttp", "requests", RATES["http"]),  # type: ignore[arg-type]
+            rate_grpc=_choice(params, "rateGrpc", "requests", RATES["grpc"]),  # type: ignore[arg-type]
+            rate_tcp=_choice(params, "rateTcp", "sent", RATES["tcp"]),  # type: ignore[arg-type]
             accessible_namespaces=accessible,
             cluster_name=settings.MESHVIEW_CLUSTER_NAME,
             node_focus=focus,
         )
     except ValueError as exc:
-        raise BadGraphRequest(str(exc)) from None
+        name = str(exc).split(":", 1)[0]
+        kiali_name = {"response_time": "responseTime", "throughput_type": "throughputType"}.get(name, name)
+        raise BadGraphRequest(str(exc), f"Invalid {kiali_name} [{params.get(kiali_name, '')}]") from None
     return GraphRequest(options=options, sources=sources, live=live, namespaces_requested=namespaces)
 
 

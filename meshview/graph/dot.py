@@ -19,18 +19,18 @@ def quote(text: str) -> str:
 
 def node_label(data: Mapping[str, Any]) -> str:
     """Return how a node is named in the drawing: ``namespace/workload``, ``namespace/app version``,
-    ``namespace/service``, ``unknown``, or the box's cluster, namespace or app."""
+    ``namespace/service``, ``unknown``, or the box's cluster, namespace or app; an inaccessible
+    node (which keeps its name, as in Kiali) is marked so."""
     node_type = data["nodeType"]
     if node_type == "unknown":
         return "unknown"
     if node_type == "box":
         return str(data[data["isBox"]])
-    if data.get("isInaccessible"):
-        return f"{data['namespace']}/(inaccessible {node_type})"
     name = {"workload": data.get("workload"), "service": data.get("service")}.get(node_type)
     if name is None:
         name = " ".join(filter(None, (data.get("app"), data.get("version"))))
-    return f"{data['namespace']}/{name}"
+    label = f"{data['namespace']}/{name}"
+    return f"{label} (inaccessible)" if data.get("isInaccessible") else label
 
 
 def edge_label(data: Mapping[str, Any]) -> str:

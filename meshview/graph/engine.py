@@ -9,15 +9,18 @@ and the JSON from it (which the DOT export reads); the node-detail view reuses t
 
 Node ids: ``workload:<cluster>:<namespace>:<workload>``, ``app:<cluster>:<namespace>:<app>``
 (``...:<app>:<version>`` in versionedApp graphs), ``service:<cluster>:<namespace>:<service>``,
-``unknown``, and ``box:<kind>:...`` for boxes. A node in a namespace the user may not read keeps
-only its type, cluster and namespace, and its id ends in a short hash instead of its name.
+``unknown`` (the unknown source), and ``box:<kind>:...`` for boxes. Kiali's two unknowns stay
+apart: a request from a caller no proxy identified leaves the ``unknown`` node (a root), a
+request whose destination is unknown (Istio's ``destination_service_name="unknown"``, a 404 NR
+with no route, a client-side record with no upstream host) reaches the service node ``unknown``
+of namespace ``unknown`` (``service:unknown:unknown:unknown``). A node in a namespace the user
+may not read keeps its identity and is flagged ``isInaccessible``, as in Kiali.
 """
 
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from hashlib import blake2b
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -42,12 +45,15 @@ APPENDERS = frozenset(
 BOX_KINDS = frozenset({"app", "namespace", "cluster"})
 RESPONSE_TIMES = frozenset({"avg", "50", "95", "99"})
 THROUGHPUT_TYPES = frozenset({"request", "response"})
+# Kiali's graph/options.go: rateHttp, rateGrpc and rateTcp. gRPC "sent" counts request messages,
+# "received" response messages, "total" both; TCP counts bytes the same way.
 RATES: dict[str, frozenset[str]] = {
     "http": frozenset({"none", "requests"}),
-    "grpc": frozenset({"none", "requests"}),
+    "grpc": frozenset({"none", "requests", "sent", "received", "total"}),
     "tcp": frozenset({"none", "sent", "received", "total"}),
 }
 UNKNOWN_NODE = "unknown"
+UNKNOWN_DESTINATION_NODE = f"service:{UNKNOWN}:{UNKNOWN}:{UNKNOWN}"
 
 # HTTP status to gRPC status, per gRPC's "HTTP to gRPC status code mapping", for gRPC requests
 # whose telemetry has no grpc-status (a proxy answered before the server did, e.g. 503 UO).
@@ -60,23 +66,26 @@ _GRPC_STATUS_OF_HTTP = {
 class GraphOptions:
     """What to draw, with Kiali's graph parameters. Raises ValueError on an unknown value.
 
-    ``appenders`` None enables every appender, an empty set none. ``accessible_namespaces`` None
-    means every namespace is readable. ``node_focus`` asks for a node-detail graph: that node
-    with its callers and callees only (through the service nodes next to it).
+    Defaults are Kiali's (graph/options.go). ``appenders`` None enables every appender, an
+    empty set none. ``accessible_namespaces`` None means every namespace is readable.
+    ``node_focus`` asks for a node-detail graph: the requests into that node and out of it,
+    drawn by the graph type's rules; a focus with a workload is that workload, with an app (and
+    maybe a version) that app's workloads, with only a service the requests to that service.
+    A graph of type ``service`` always injects service nodes, as Kiali's does.
     """
 
     namespaces: frozenset[str]
     query_time: int
     graph_type: GraphType = "workload"
     duration_s: int = 600
-    inject_service_nodes: bool = True
+    inject_service_nodes: bool = False
     include_idle_edges: bool = False
     box_by: frozenset[str] = frozenset()
     appenders: frozenset[str] | None = None
     response_time: Literal["avg", "50", "95", "99"] = "95"
     throughput_type: Literal["request", "response"] = "response"
     rate_http: Literal["none", "requests"] = "requests"
-    rate_grpc: Literal["none", "requests"] = "requests"
+    rate_grpc: Literal["none", "requests", "sent", "received", "total"] = "requests"
     rate_tcp: Literal["none", "sent", "received", "total"] = "sent"
     accessible_namespaces: frozenset[str] | None = None
     cluster_name: str = "Kubernetes"
@@ -111,17 +120,21 @@ class EdgeTraffic:
 
     Responses are weighted by requests for HTTP and gRPC and by the bytes ``rate_tcp`` counts
     for TCP. Response codes are strings: the HTTP code, the gRPC status for gRPC, "-" for no
-    response and for TCP. Edges that carry the same single flow (caller -> injected service ->
-    workload) share one EdgeTraffic: treat a built graph's traffic as read-only.
+    response and for TCP. A gRPC edge drawn by its stream messages (``messages``) files them
+    all under "-" with their hosts and no flags, and has no response classes, as in Kiali.
+    Edges that carry the same single flow (caller -> injected service -> workload) share one
+    EdgeTraffic: treat a built graph's traffic as read-only.
     """
 
     protocol: str
+    messages: bool = False
     requests: float = 0.0
     bytes_sent: float = 0.0
     bytes_received: float = 0.0
     duration_sum_ms: float = 0.0
     mtls: float = 0.0
-    # response code -> Envoy flags -> weight, and response code -> upstream host -> weight
+    # response code -> weight; response code -> Envoy flags -> weight, and -> upstream host -> weight
+    codes: dict[str, float] = field(default_factory=dict)
     flags: dict[str, dict[str, float]] = field(default_factory=dict)
     hosts: dict[str, dict[str, float]] = field(default_factory=dict)
     # latency histograms as samples bring them, summed by latency_counts()
@@ -138,11 +151,13 @@ class EdgeTraffic:
 
     def add(self, s: TrafficSample, weight: float) -> None:
         """Add one sample, whose responses weigh ``weight``."""
-        code = response_code(s)
-        by_flag = self.flags.get(code)
-        if by_flag is None:
-            by_flag = self.flags[code] = {}
-        by_flag[s.response_flags] = by_flag.get(s.response_flags, 0.0) + weight
+        code = "-" if self.messages else response_code(s)
+        self.codes[code] = self.codes.get(code, 0.0) + weight
+        if not self.messages:
+            by_flag = self.flags.get(code)
+            if by_flag is None:
+                by_flag = self.flags[code] = {}
+            by_flag[s.response_flags] = by_flag.get(s.response_flags, 0.0) + weight
         if s.upstream_host:
             by_host = self.hosts.get(code)
             if by_host is None:
@@ -173,6 +188,7 @@ class EdgeTraffic:
         self.bytes_received += other.bytes_received
         self.duration_sum_ms += other.duration_sum_ms
         self.mtls += other.mtls
+        _add_all(self.codes, other.codes)
         for mine, theirs in ((self.flags, other.flags), (self.hosts, other.hosts)):
             for code, weights in theirs.items():
                 into = mine.get(code)
@@ -208,10 +224,6 @@ def response_code(sample: TrafficSample) -> str:
     return str(sample.response_code)
 
 
-def _short_hash(text: str) -> str:
-    return blake2b(text.encode(), digest_size=5).hexdigest()
-
-
 class _Nodes:
     """Maps endpoints to the nodes of one graph type and keeps their Kiali attributes."""
 
@@ -221,31 +233,40 @@ class _Nodes:
         # service node id -> (cluster, namespace, service) of the services in the mesh (not
         # external hosts nor Envoy's passthrough clusters): those the deadNode appender judges
         self.mesh_services: dict[str, tuple[str, str, str]] = {}
-        self._ids: dict[str, str] = {}
         # Endpoints are mostly shared objects: caching by them skips rebuilding attributes.
         self._workload_ids: dict[Endpoint, str] = {}
         self._service_ids: dict[tuple[Endpoint, str], str] = {}
 
-    def _node(self, readable_id: str, attrs: dict[str, Any]) -> str:
-        node_id = self._ids.get(readable_id)
-        if node_id is not None:
+    def _node(self, node_id: str, attrs: dict[str, Any]) -> str:
+        if node_id in self.attrs:
             return node_id
+        # Kiali's outsider finalizer: the unknown source, a service in no known namespace and
+        # Envoy's passthrough clusters are inaccessible; any other node is when its namespace is
+        # not one the user may read. Such a node keeps its identity.
         accessible = self.options.accessible_namespaces
-        if accessible is not None and attrs["nodeType"] != "unknown" and attrs["namespace"] not in accessible:
-            cluster, namespace = attrs["cluster"], attrs["namespace"]
-            node_id = f"{attrs['nodeType']}:{cluster}:{namespace}:{_short_hash(readable_id)}"
-            attrs = {"nodeType": attrs["nodeType"], "cluster": cluster, "namespace": namespace,
-                     "isInaccessible": True}
-        else:
-            node_id = readable_id
-        self._ids[readable_id] = node_id
+        namespace = attrs["namespace"]
+        if (attrs["nodeType"] == "unknown" or namespace == UNKNOWN
+                or (attrs["nodeType"] == "service" and attrs["service"] in PASSTHROUGH_SERVICES)
+                or (accessible is not None and namespace not in accessible)):
+            attrs["isInaccessible"] = True
         self.attrs[node_id] = attrs
         return node_id
 
     def unknown(self) -> str:
+        """The unknown source: the caller no proxy identified."""
         return self._node(UNKNOWN_NODE, {
             "nodeType": "unknown", "cluster": UNKNOWN, "namespace": UNKNOWN, "workload": UNKNOWN,
-            "app": UNKNOWN, "isInaccessible": True,
+            "app": UNKNOWN, "version": UNKNOWN,
+        })
+
+    def unknown_destination(self, ep: Endpoint) -> str:
+        """Kiali's unknown destination: the service node ``unknown``, one per namespace the
+        telemetry names (Istio names none for a request with no route: namespace ``unknown``).
+        Its cluster is unknown when its namespace is."""
+        namespace = ep.namespace if known(ep.namespace) else UNKNOWN
+        cluster = (ep.cluster or self.options.cluster_name) if namespace != UNKNOWN else UNKNOWN
+        return self._node(f"service:{cluster}:{namespace}:{UNKNOWN}", {
+            "nodeType": "service", "cluster": cluster, "namespace": namespace, "service": UNKNOWN,
         })
 
     def service(self, ep: Endpoint, name: str) -> str:
@@ -297,14 +318,13 @@ class _Nodes:
         return self._node(readable_id, attrs)
 
     def add_dest_service(self, node_id: str, ep: Endpoint) -> None:
-        attrs = self.attrs[node_id]
-        if not attrs.get("isInaccessible"):
-            attrs.setdefault("destServices", set()).add((ep.cluster or self.options.cluster_name,
-                                                         ep.namespace, ep.service))
+        self.attrs[node_id].setdefault("destServices", set()).add(
+            (ep.cluster or self.options.cluster_name, ep.namespace, ep.service))
 
     def focus(self, ep: Endpoint) -> str:
-        """The node a node-detail graph is about."""
-        if known(ep.service) and (self.options.graph_type == "service" or not known(ep.workload)):
+        """The node a node-detail graph is about: the service of a service focus, else the
+        workload, app or versioned app node."""
+        if known(ep.service) and not known(ep.workload) and not known(ep.app):
             return self.service(ep, ep.service)
         return self.workload(ep)
 
@@ -352,6 +372,9 @@ def _build_graph(
     include_idle = options.include_idle_edges
     default_cluster = options.cluster_name
     rate_tcp = options.rate_tcp
+    # gRPC drawn by stream messages instead of requests (Kiali's rateGrpc=sent|received|total)
+    grpc_messages = options.rate_grpc not in ("none", "requests")
+    rate_grpc = options.rate_grpc
     unknown_key = ("", UNKNOWN, UNKNOWN)
 
     # One flow per (source workload, destination service and workload, protocol), summed per
@@ -365,7 +388,13 @@ def _build_graph(
                 raise ValueError(f"unknown protocol {protocol!r}")
             continue
         requests = s.requests
-        if not include_idle and not requests and not s.bytes_sent and not s.bytes_received:
+        messages = protocol == "grpc" and grpc_messages
+        if messages:
+            weight = (s.request_messages if rate_grpc == "sent" else s.response_messages if rate_grpc == "received"
+                      else s.request_messages + s.response_messages)
+            if not weight and not include_idle:
+                continue
+        elif not include_idle and not requests and not s.bytes_sent and not s.bytes_received:
             continue
         src, dst = s.source, s.destination
         if src.namespace not in namespaces and dst.namespace not in namespaces:
@@ -387,8 +416,10 @@ def _build_graph(
         if traffic is None:
             if s.telemetry not in TELEMETRY_PREFERENCE:
                 raise ValueError(f"unknown telemetry {s.telemetry!r}")
-            traffic = by_telemetry[s.telemetry] = EdgeTraffic(protocol)
-        if protocol == "tcp":
+            traffic = by_telemetry[s.telemetry] = EdgeTraffic(protocol, messages=messages)
+        if messages:
+            traffic.add(s, weight)
+        elif protocol == "tcp":
             # Kiali's "sent" is what the client sent: what the destination proxy received.
             traffic.add(s, s.bytes_received if rate_tcp == "sent" else s.bytes_sent if rate_tcp == "received"
                         else s.bytes_received + s.bytes_sent)
@@ -408,7 +439,7 @@ def _build_graph(
         traffic.latency_counts()  # one histogram per flow to merge, not one per minute and host
         src, dst = endpoints[key]
         if src.principal or dst.principal:
-            weight = sum(w for by_flag in traffic.flags.values() for w in by_flag.values())
+            weight = sum(traffic.codes.values())
             if src.principal:
                 traffic.source_principals[src.principal] = weight
             if dst.principal:
@@ -420,6 +451,9 @@ def _build_graph(
             workload_services[service] = workload_services.get(service, 0.0) + traffic.requests
         counted.append((src, dst, traffic))
 
+    focus = options.node_focus
+    if focus is not None:
+        counted = [flow for flow in counted if _touches(focus, flow[0], flow[1], default_cluster)]
     nodes = _Nodes(options)
     edge_flows: dict[tuple[str, str, str], list[EdgeTraffic]] = {}
     for src, dst, traffic in counted:
@@ -427,7 +461,8 @@ def _build_graph(
             edge_flows.setdefault((source, target, traffic.protocol), []).append(traffic)
     edges = {}
     for edge_key, traffics in edge_flows.items():
-        edges[edge_key] = traffic = traffics[0] if len(traffics) == 1 else EdgeTraffic(edge_key[2])
+        edges[edge_key] = traffic = (traffics[0] if len(traffics) == 1
+                                     else EdgeTraffic(edge_key[2], messages=traffics[0].messages))
         for other in traffics if len(traffics) > 1 else ():
             traffic.merge(other)
 
@@ -443,8 +478,10 @@ def _build_graph(
             if known(ep.workload) and known(ep.service):
                 backed_services.add((ep.cluster or default_cluster, ep.namespace, ep.service))
         _mark_dead_services(graph, nodes, backed_services)
-    if options.node_focus is not None:
-        graph = _focus(graph, nodes, options.node_focus)
+    if focus is not None:
+        focus_id = nodes.focus(focus)
+        if focus_id not in graph:
+            graph.add_node(focus_id, **nodes.attrs[focus_id])
     _set_flags(graph, options)
     if options.box_by:
         _add_boxes(graph, options.box_by)
@@ -475,14 +512,16 @@ def _path(
 
     has_service = known(dst.service)
     if not known(dst.workload):
-        return (source, nodes.service(dst, dst.service) if has_service else nodes.unknown())
+        # Reached no workload: a terminal service node, or Kiali's unknown destination.
+        return (source, nodes.service(dst, dst.service) if has_service else nodes.unknown_destination(dst))
     if options.graph_type == "service":
         return (source, nodes.service(dst, dst.service) if has_service else nodes.workload(dst))
     target = nodes.workload(dst)
     if not has_service:
         return (source, target)
     nodes.add_dest_service(target, dst)
-    if options.inject_service_nodes:
+    # Kiali injects no PassthroughCluster node (kiali/kiali#4488).
+    if options.inject_service_nodes and dst.service not in PASSTHROUGH_SERVICES:
         return (source, nodes.service(dst, dst.service), target)
     return (source, target)
 
@@ -520,24 +559,24 @@ def _mark_dead_services(graph: nx.MultiDiGraph, nodes: _Nodes,
             graph.nodes[node_id]["isDead"] = True
 
 
-def _focus(graph: nx.MultiDiGraph, nodes: _Nodes, endpoint: Endpoint) -> nx.MultiDiGraph:
-    """The node-detail graph: the focus node, its callers and callees, looking through the
-    service nodes next to it (caller -> service -> focus, focus -> service -> workloads)."""
-    focus = nodes.focus(endpoint)
-    kept = []
-    if focus in graph:
-        for u, _, key in graph.in_edges(focus, keys=True):
-            kept.append((u, focus, key))
-            if u != focus and graph.nodes[u]["nodeType"] == "service":
-                kept.extend(graph.in_edges(u, keys=True))
-        for _, v, key in graph.out_edges(focus, keys=True):
-            kept.append((focus, v, key))
-            if v != focus and graph.nodes[v]["nodeType"] == "service":
-                kept.extend(graph.out_edges(v, keys=True))
-    focused = graph.edge_subgraph(kept).copy()
-    if focus not in focused:
-        focused.add_node(focus, **nodes.attrs[focus])
-    return focused
+def _touches(focus: Endpoint, src: Endpoint, dst: Endpoint, default_cluster: str) -> bool:
+    """Whether a flow belongs to the node-detail graph of ``focus`` (Kiali's node graphs: the
+    requests into the node, and for a workload or an app the requests out of it). A focus
+    without a cluster matches every cluster."""
+    def same(ep: Endpoint) -> bool:
+        if focus.cluster and (ep.cluster or default_cluster) != focus.cluster:
+            return False
+        if known(focus.workload):
+            return ep.namespace == focus.namespace and ep.workload == focus.workload
+        if known(focus.app):
+            return (ep.namespace == focus.namespace and ep.app == focus.app
+                    and (not known(focus.version) or ep.version == focus.version))
+        return False
+
+    if not known(focus.workload) and not known(focus.app):
+        return (dst.namespace == focus.namespace and dst.service == focus.service
+                and (not focus.cluster or (dst.cluster or default_cluster) == focus.cluster))
+    return same(dst) or (known(src.workload) and same(src))
 
 
 def _set_flags(graph: nx.MultiDiGraph, options: GraphOptions) -> None:
@@ -548,7 +587,8 @@ def _set_flags(graph: nx.MultiDiGraph, options: GraphOptions) -> None:
         if ("ingressInfo" in attrs.get("isGateway", ())
                 or (graph.out_degree(node_id) and not graph.in_degree(node_id))):
             attrs["isRoot"] = True
-        if attrs["nodeType"] != "unknown" and attrs["namespace"] not in options.namespaces:
+        # Kiali's outsider finalizer: a node of namespace "unknown" is never outside.
+        if attrs["namespace"] != UNKNOWN and attrs["namespace"] not in options.namespaces:
             attrs["isOutside"] = True
         if node_id not in busy:
             attrs["isIdle"] = True

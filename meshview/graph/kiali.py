@@ -96,13 +96,13 @@ def _class_index(protocol: str, code: str) -> int:
 
 
 def _counts(traffic: EdgeTraffic) -> list[float]:
-    """Reduce an edge to its protocol's counts (see ``_EDGE_KEYS``), by response weight."""
+    """Reduce an edge to its protocol's counts (see ``_EDGE_KEYS``), by response weight. gRPC
+    messages have no outcome: only their total counts."""
     protocol = traffic.protocol
     counts = [0.0] * len(_EDGE_KEYS[protocol])
-    for code, by_flag in traffic.flags.items():
-        weight = sum(by_flag.values())
+    for code, weight in traffic.codes.items():
         counts[0] += weight
-        index = _class_index(protocol, code)
+        index = 0 if traffic.messages else _class_index(protocol, code)
         if index:
             counts[index] += weight
     return counts
@@ -138,29 +138,37 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
     throughput = options.appender("throughput")
     request_throughput = options.throughput_type == "request"
     nodes_attrs = dict(graph.nodes(data=True))
-    inaccessible = {n for n, attrs in nodes_attrs.items() if attrs.get("isInaccessible")}
 
-    # First pass: every edge's counts, and the totals per node, direction and protocol.
+    # First pass: every edge's counts, and the totals per node, direction and protocol (those
+    # of request outcomes apart, for health: gRPC messages have none).
     edges = []
     inbound: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
     outbound: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
+    requests_in: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
+    requests_out: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
     unknown_reasons: dict[str, dict[str, float]] = {}
     for u, v, traffic in graph.edges(data="traffic"):
         counts = _counts(traffic)
         edges.append((u, v, traffic, counts))
         _add_counts(outbound[u], traffic.protocol, counts)
         _add_counts(inbound[v], traffic.protocol, counts)
+        if not traffic.messages:
+            _add_counts(requests_out[u], traffic.protocol, counts)
+            _add_counts(requests_in[v], traffic.protocol, counts)
         # Why a source is unknown is said where the unknown source's traffic leaves it.
         if traffic.unknown_reasons and nodes_attrs[u]["nodeType"] == "unknown":
             reasons = unknown_reasons.setdefault(u, {})
             for reason, requests in traffic.unknown_reasons.items():
                 reasons[reason] = reasons.get(reason, 0.0) + requests
 
+    # Kiali's health appender skips inaccessible nodes.
     node_health: dict[str, dict[str, dict[str, str]]] = {}
     if health:
-        for node_id in graph:
+        for node_id, attrs in nodes_attrs.items():
+            if attrs.get("isInaccessible"):
+                continue
             node_health[node_id] = {}
-            for direction, totals in (("inbound", inbound), ("outbound", outbound)):
+            for direction, totals in (("inbound", requests_in), ("outbound", requests_out)):
                 statuses = {p: health_status(p, c) for p, c in totals[node_id].items()}
                 node_health[node_id][direction] = {p: s for p, s in statuses.items() if s != NA}
 
@@ -182,13 +190,14 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
         if security:
             if traffic.mtls and counts[0]:
                 data["isMTLS"] = format_percent(100.0 * traffic.mtls / counts[0])
-            if traffic.source_principals and u not in inaccessible:
+            if traffic.source_principals:
                 data["sourcePrincipal"] = _top(traffic.source_principals)
-            if traffic.dest_principals and v not in inaccessible:
+            if traffic.dest_principals:
                 data["destPrincipal"] = _top(traffic.dest_principals)
         if health:
-            data["healthStatus"] = max(node_health[u]["outbound"].get(protocol, NA),
-                                       node_health[v]["inbound"].get(protocol, NA), key=_SEVERITY.__getitem__)
+            # Kiali rates an edge by its own responses, against its source's outbound and its
+            # target's inbound tolerances (the defaults for both here).
+            data["healthStatus"] = NA if traffic.messages else health_status(protocol, counts)
         if u in unknown_reasons:
             data["unknownReason"] = _reason_rates(traffic.unknown_reasons, per_second)
         data["telemetry"] = sorted(traffic.telemetry)
@@ -204,7 +213,7 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
             traffic_list = _node_traffic(inbound[node_id], outbound[node_id], per_second)
             if traffic_list:
                 data["traffic"] = traffic_list
-            if health:
+            if health and node_id in node_health:
                 by_direction = {d: s for d, s in node_health[node_id].items() if s}
                 data["healthStatus"] = _worst(s for d in by_direction.values() for s in d.values())
                 data["healthData"] = by_direction
@@ -239,16 +248,19 @@ def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float
     responses: dict[str, Any] = {}
     if total:
         if protocol != "tcp":
-            errors = sum(counts[i] for i in _ERROR_CLASSES[protocol])
+            errors = 0.0 if traffic.messages else sum(counts[i] for i in _ERROR_CLASSES[protocol])
             if errors:
                 rates[f"{protocol}PercentErr"] = format_percent(100.0 * errors / total)
             rates[f"{protocol}PercentReq"] = format_percent(100.0 * total / source_total)
         share = 100.0 / total
         hosts = traffic.hosts
         # Sorted, so that the same traffic gives the same JSON whatever order samples came in.
-        for code in sorted(traffic.flags):
-            responses[code] = {"flags": _shares(traffic.flags[code], share),
-                               "hosts": _shares(hosts.get(code), share)}
+        for code in sorted(traffic.codes):
+            if traffic.messages:
+                responses[code] = {"hosts": _shares(hosts.get(code), share)}
+            else:
+                responses[code] = {"flags": _shares(traffic.flags.get(code), share),
+                                   "hosts": _shares(hosts.get(code), share)}
     return {"protocol": protocol, "rates": rates, "responses": responses}
 
 

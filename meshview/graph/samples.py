@@ -70,6 +70,9 @@ class TrafficSample:
     bytes sent by the client), ``bytes_sent`` went back to it. ``upstream_host`` is the host
     that served it as the telemetry names it (Istio's destination_service from Prometheus,
     Envoy's UPSTREAM_HOST from access logs). ``unknown_reason`` says why the source is unknown.
+    ``request_messages`` and ``response_messages`` count gRPC stream messages when the
+    telemetry knows them (Istio's ``istio_request_messages_total`` and
+    ``istio_response_messages_total``): Kiali's ``rateGrpc=sent|received|total``.
     """
 
     source: Endpoint
@@ -86,4 +89,6 @@ class TrafficSample:
     bytes_received: float = 0.0
     upstream_host: str | None = None
     unknown_reason: UnknownReason | None = None
+    request_messages: float = 0.0
+    response_messages: float = 0.0
     telemetry: Telemetry

@@ -42,8 +42,8 @@ def test_boxes_become_nested_clusters():
 def test_labels():
     assert node_label({"nodeType": "app", "namespace": "bookinfo", "app": "reviews", "version": "v2"}) == \
         "bookinfo/reviews v2"
-    assert node_label({"nodeType": "workload", "namespace": "istio-system", "isInaccessible": True}) == \
-        "istio-system/(inaccessible workload)"
+    assert node_label({"nodeType": "workload", "namespace": "istio-system", "workload": "istio-ingressgateway",
+                       "isInaccessible": True}) == "istio-system/istio-ingressgateway (inaccessible)"
     assert node_label({"nodeType": "box", "isBox": "cluster", "cluster": "east"}) == "east"
     assert edge_label({"traffic": {"protocol": "http", "rates": {}, "responses": {}}}) == "idle"
     assert edge_label({"traffic": {"protocol": "grpc", "rates": {"grpc": "1.00", "grpcPercentErr": "10.0"}}}) == \

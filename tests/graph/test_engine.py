@@ -67,7 +67,9 @@ def bookinfo() -> list[TrafficSample]:
 
 
 def options(**fields) -> GraphOptions:
+    """Graph options as Kiali's UI asks for them: service nodes injected."""
     fields.setdefault("namespaces", frozenset({"bookinfo"}))
+    fields.setdefault("inject_service_nodes", True)
     fields.setdefault("duration_s", 100)
     return GraphOptions(query_time=NOW, **fields)
 
@@ -207,9 +209,11 @@ def test_node_flags():
     graph = build_graph(bookinfo(), options())
     nodes = graph.nodes
 
+    # Kiali (graph/types.go Id, finalizer/outsider.go): the unknown source is nodeType unknown,
+    # unknown throughout, inaccessible, and a root
     assert nodes["unknown"] == {
         "nodeType": "unknown", "cluster": "unknown", "namespace": "unknown", "workload": "unknown",
-        "app": "unknown", "isInaccessible": True, "isRoot": True,
+        "app": "unknown", "version": "unknown", "isInaccessible": True, "isRoot": True,
     }
     assert nodes[GATEWAY_NODE]["isRoot"] is True
     assert nodes[GATEWAY_NODE]["isOutside"] is True  # istio-system was not requested
@@ -246,20 +250,80 @@ def test_unknown_node_is_never_outside_even_when_only_other_namespaces_are_reque
     assert "isOutside" not in graph.nodes["unknown"]
 
 
-def test_inaccessible_namespace_hides_names():
+def test_inaccessible_namespace_keeps_identity():
     graph = build_graph(bookinfo(), options(accessible_namespaces=frozenset({"bookinfo"})))
 
-    hidden = [n for n in graph.predecessors(service("productpage")) if n != "unknown"]
-    assert len(hidden) == 1
-    assert hidden[0].startswith(f"workload:{C}:istio-system:")
-    assert "istio-ingressgateway" not in hidden[0]
-    assert graph.nodes[hidden[0]] == {
-        "nodeType": "workload", "cluster": C, "namespace": "istio-system", "isInaccessible": True,
+    # Kiali (finalizer/outsider.go): a node outside the requested namespaces in a namespace the
+    # user cannot read keeps namespace, workload, app and version, and is flagged isInaccessible
+    assert graph.nodes[GATEWAY_NODE] == {
+        "nodeType": "workload", "cluster": C, "namespace": "istio-system", "workload": "istio-ingressgateway",
+        "app": "istio-ingressgateway", "isGateway": {"ingressInfo": {}}, "isInaccessible": True,
         "isRoot": True, "isOutside": True,
     }
-    # stable across builds
-    again = build_graph(bookinfo(), options(accessible_namespaces=frozenset({"bookinfo"})))
-    assert hidden[0] in again
+    # two different inaccessible workloads stay two nodes, with their own edges
+    other = Endpoint(C, "istio-system", "istio-eastwestgateway", "istio-eastwestgateway", "")
+    graph = build_graph([*bookinfo(), sample(other, PRODUCTPAGE, 5)],
+                        options(accessible_namespaces=frozenset({"bookinfo"})))
+    callers = {n for n in graph.predecessors(service("productpage")) if n != "unknown"}
+    assert callers == {GATEWAY_NODE, workload("istio-eastwestgateway", "istio-system")}
+    assert all(graph.nodes[n]["isInaccessible"] for n in callers)
+
+
+def test_the_unknown_destination_is_a_service_node_apart_from_the_unknown_source():
+    no_route = Endpoint("", "unknown", "unknown", "unknown", "unknown", "unknown")
+    no_upstream = Endpoint(C, "bookinfo", "unknown")  # a client-side record without upstream host
+    samples = [*bookinfo(), sample(PRODUCTPAGE, no_route, 4, code=404, response_flags="NR"),
+               sample(GATEWAY, no_upstream, 2, code=404, response_flags="NR")]
+
+    for graph_type in ("workload", "app", "versionedApp", "service"):
+        graph = build_graph(samples, options(graph_type=graph_type))
+        # Kiali (graph/types.go Id): unknown workload, app and service make the service node
+        # "unknown", one per namespace Istio names (none: namespace unknown)
+        destination = "service:unknown:unknown:unknown"
+        assert graph.nodes[destination] == {
+            "nodeType": "service", "cluster": "unknown", "namespace": "unknown", "service": "unknown",
+            "isInaccessible": True,  # Kiali: a service in namespace unknown is inaccessible
+        }
+        assert graph.nodes[f"service:{C}:bookinfo:unknown"]["nodeType"] == "service"
+        # the unknown source sends traffic and receives none: it stays a root
+        assert graph.in_degree("unknown") == 0 and graph.nodes["unknown"]["isRoot"]
+        assert "unknown" not in set(graph.predecessors(destination))
+
+
+def test_kiali_defaults_draw_no_service_node_in_front_of_a_workload():
+    # Kiali graph/options.go: injectServiceNodes defaults to false, rateGrpc and rateHttp to
+    # requests, rateTcp to sent, graphType to workload, duration to 10m
+    defaults = GraphOptions(namespaces=frozenset({"bookinfo"}), query_time=NOW)
+    assert (defaults.inject_service_nodes, defaults.graph_type, defaults.duration_s) == (False, "workload", 600)
+    assert (defaults.rate_http, defaults.rate_grpc, defaults.rate_tcp) == ("requests", "requests", "sent")
+    graph = build_graph(bookinfo(), defaults)
+    assert service("productpage") not in graph
+    assert graph.has_edge(GATEWAY_NODE, workload("productpage-v1"))
+    # graphType=service always injects them (Kiali: "Service graphs require service injection")
+    assert service("productpage") in build_graph(bookinfo(), replace(defaults, graph_type="service"))
+
+
+def test_grpc_message_rates():
+    messages = [sample(PRODUCTPAGE, INVENTORY, 10, protocol="grpc", grpc_status="0", request_messages=30,
+                       response_messages=70, upstream_host="inventory:9080")]
+    for rate, expected in (("sent", 30), ("received", 70), ("total", 100)):
+        graph = build_graph(messages, options(rate_grpc=rate, inject_service_nodes=False))
+        traffic = graph[workload("productpage-v1")][workload("inventory-v1")]["grpc"]["traffic"]
+        # Kiali istio.go: sent reads istio_request_messages_total, received
+        # istio_response_messages_total, total both; messages carry no response code
+        assert traffic.messages and traffic.codes == {"-": expected}
+        assert traffic.flags == {} and traffic.hosts == {"-": {"inventory:9080": expected}}
+    # an edge without message counts is no gRPC message traffic
+    assert build_graph([replace(messages[0], request_messages=0, response_messages=0)],
+                       options(rate_grpc="sent")).number_of_edges() == 0
+
+
+def test_rate_http_none_removes_http_edges_and_http_only_nodes():
+    graph = build_graph(bookinfo(), options(rate_http="none"))
+    # Kiali istio.go: with rateHttp=none no HTTP series is read; only the gRPC and TCP flows remain
+    assert {p for _, _, p in graph.edges(keys=True)} == {"grpc", "tcp"}
+    assert set(graph) == {workload("productpage-v1"), service("inventory"), workload("inventory-v1"),
+                          workload("ratings-v1"), service("mongodb"), workload("mongodb-v1")}
 
 
 def test_same_traffic_from_two_telemetry_sources_is_counted_once():
@@ -423,8 +487,10 @@ def test_passthrough_and_egress_gateway_nodes():
 
     graph = build_graph(samples, options(inject_service_nodes=False))
 
+    # Kiali (finalizer/outsider.go): Envoy's passthrough clusters are inaccessible
     assert graph.nodes[service("PassthroughCluster")] == {
         "nodeType": "service", "cluster": C, "namespace": "bookinfo", "service": "PassthroughCluster",
+        "isInaccessible": True,
     }
     egress_node = workload("istio-egressgateway", "istio-system")
     assert graph.nodes[egress_node]["isGateway"] == {"egressInfo": {}}

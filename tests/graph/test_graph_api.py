@@ -17,6 +17,7 @@ QUERY = {
     "queryTime": str(int(START.timestamp()) + 55),
     "duration": "60s",
     "sources": "accesslogs",
+    "injectServiceNodes": "true",  # as Kiali's UI asks
 }
 
 
@@ -160,18 +161,22 @@ def test_bad_parameters_are_400s_naming_them(client: Client, param: str, value: 
     assert param.lower().replace("_", "") in response.json()["detail"].lower().replace("_", "")
 
 
-def test_inaccessible_namespaces_are_drawn_without_details(client: Client) -> None:
+def test_inaccessible_namespaces_keep_identity_and_refuse_their_own_node_graphs(client: Client) -> None:
     with override_settings(MESHVIEW_ACCESSIBLE_NAMESPACES=["bookinfo"]):
         body = graph(client)
+        node = client.get("/api/v1/graph/node", {**QUERY, "namespace": "istio-system",
+                                                  "workload": "istio-ingressgateway"})
+    # Kiali finalizer/outsider.go: an outside node of an unreadable namespace keeps its identity
     gateway = [n for n in nodes(body).values() if n.get("namespace") == "istio-system"]
     assert len(gateway) == 1 and gateway[0]["isInaccessible"] is True
-    assert "workload" not in gateway[0]
+    assert gateway[0]["workload"] == "istio-ingressgateway"
+    assert node.status_code == 403
     _, raw = issue_token("narrow", ["read"], namespaces=["istio-system"])
     with override_settings(MESHVIEW_ANONYMOUS_ACCESS=False):
         response = client.get("/api/v1/graph", QUERY, HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200, response.content
-    productpage = nodes(response.json())
-    assert not any(n.get("workload") == "productpage-v1" for n in productpage.values())
+    productpage = [n for n in nodes(response.json()).values() if n.get("workload") == "productpage-v1"]
+    assert len(productpage) == 1 and productpage[0]["isInaccessible"] is True
 
 
 def test_an_unreachable_prometheus_is_a_warning_not_an_error(client: Client) -> None:

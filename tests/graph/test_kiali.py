@@ -180,9 +180,8 @@ def test_unknown_source_and_its_reasons():
 
     assert nodes["unknown"] == {
         "id": "unknown", "nodeType": "unknown", "cluster": "unknown", "namespace": "unknown",
-        "workload": "unknown", "app": "unknown", "isInaccessible": True, "isRoot": True,
+        "workload": "unknown", "app": "unknown", "version": "unknown", "isInaccessible": True, "isRoot": True,
         "traffic": [{"protocol": "http", "rates": {"httpOut": "1.20"}}],
-        "healthStatus": HEALTHY, "healthData": {"outbound": {"http": HEALTHY}},
         "unknownReason": {"nodeport": "1.00", "probe": "0.200"},
     }
     assert edges["unknown", service("productpage")]["unknownReason"] == {"nodeport": "1.00"}
@@ -233,16 +232,50 @@ def test_edge_seen_by_two_telemetry_sources_lists_both():
     assert edge["telemetry"] == ["accesslogs", "prometheus"]
 
 
-def test_inaccessible_node_has_no_details():
+def test_inaccessible_node_keeps_identity_but_no_health():
     gateway = replace(GATEWAY, principal="spiffe://cluster.local/ns/istio-system/sa/gateway")
     nodes, edges = elements(kiali_graph([sample(gateway, PRODUCTPAGE, 100, mtls=True)],
                                         options(accessible_namespaces=frozenset({"bookinfo"}))))
 
-    (hidden,) = (n for n in nodes.values() if n["namespace"] == "istio-system")
-    assert set(hidden) == {"id", "nodeType", "cluster", "namespace", "isInaccessible", "isRoot", "isOutside",
-                           "traffic", "healthStatus", "healthData"}
-    assert "sourcePrincipal" not in edges[hidden["id"], service("productpage")]
-    assert edges[hidden["id"], service("productpage")]["isMTLS"] == "100.0"
+    # Kiali: the node keeps its identity (finalizer/outsider.go) and the health appender skips
+    # inaccessible nodes (appender/health.go); the edge keeps its security data
+    inaccessible = nodes[GATEWAY_NODE]
+    assert (inaccessible["workload"], inaccessible["app"], inaccessible["isInaccessible"]) == (
+        "istio-ingressgateway", "istio-ingressgateway", True)
+    assert "healthData" not in inaccessible and "healthStatus" not in inaccessible
+    edge = edges[GATEWAY_NODE, service("productpage")]
+    assert edge["sourcePrincipal"] == "spiffe://cluster.local/ns/istio-system/sa/gateway"
+    assert edge["isMTLS"] == "100.0"
+
+
+def test_edge_health_is_the_edges_own():
+    # productpage calls details at 100 % 200 while reviews-v3 fails half its calls to ratings:
+    # productpage's outbound and ratings' inbound are degraded, but Kiali rates an edge by its own
+    # responses (appender/health.go calculateEdgeHealthStatus)
+    samples = [sample(PRODUCTPAGE, DETAILS, 100), sample(PRODUCTPAGE, RATINGS, 50),
+               sample(PRODUCTPAGE, RATINGS, 50, code=500), sample(DETAILS, RATINGS, 100)]
+    nodes, edges = elements(kiali_graph(samples, options(inject_service_nodes=False)))
+
+    assert nodes[workload("productpage-v1")]["healthData"]["outbound"] == {"http": FAILURE}
+    assert edges[workload("productpage-v1"), workload("details-v1")]["healthStatus"] == HEALTHY
+    assert edges[workload("details-v1"), workload("ratings-v1")]["healthStatus"] == HEALTHY
+    assert edges[workload("productpage-v1"), workload("ratings-v1")]["healthStatus"] == FAILURE
+
+
+def test_grpc_message_edge_json():
+    inventory = replace(DETAILS, workload="inventory-v1", app="inventory", service="inventory")
+    grpc = sample(PRODUCTPAGE, inventory, 100, protocol="grpc", grpc_status="0", request_messages=200,
+                  response_messages=50, upstream_host="inventory.bookinfo.svc.cluster.local")
+    nodes, edges = elements(kiali_graph([grpc], options(rate_grpc="sent", inject_service_nodes=False)))
+
+    # Kiali (graph/api/testdata/test_rates_sent_graph.expected): messages per second, a share of
+    # the source's messages, responses under "-" with hosts only, no error rates
+    edge = edges[workload("productpage-v1"), workload("inventory-v1")]
+    assert edge["traffic"] == {
+        "protocol": "grpc", "rates": {"grpc": "2.00", "grpcPercentReq": "100.0"},
+        "responses": {"-": {"hosts": {"inventory.bookinfo.svc.cluster.local": "100.0"}}},
+    }
+    assert nodes[workload("inventory-v1")]["traffic"] == [{"protocol": "grpc", "rates": {"grpcIn": "2.00"}}]
 
 
 def test_idle_edge():

@@ -169,7 +169,7 @@ def test_latency_histogram_gives_the_median(samples, bookinfo_prometheus):
 
 def test_kiali_graph_from_prometheus(samples):
     kiali = kiali_graph(samples, GraphOptions(namespaces=frozenset({NS}), query_time=QUERY_TIME,
-                                              duration_s=WINDOW_S))
+                                              duration_s=WINDOW_S, inject_service_nodes=True))
     nodes = {n["data"]["id"]: n["data"] for n in kiali["elements"]["nodes"]}
     edges = {(e["data"]["source"], e["data"]["target"]): e["data"] for e in kiali["elements"]["edges"]}
     gateway = f"workload:{C}:istio-system:istio-ingressgateway"
@@ -203,7 +203,7 @@ def test_kiali_graph_from_prometheus(samples):
 
 def test_mtls_share_of_reviews_to_ratings_in_the_app_graph(samples):
     kiali = kiali_graph(samples, GraphOptions(namespaces=frozenset({NS}), query_time=QUERY_TIME,
-                                              duration_s=WINDOW_S, graph_type="app"))
+                                              duration_s=WINDOW_S, graph_type="app", inject_service_nodes=True))
     edges = {(e["data"]["source"], e["data"]["target"]): e["data"] for e in kiali["elements"]["edges"]}
 
     assert edges[f"app:{C}:{NS}:reviews", f"service:{C}:{NS}:ratings"]["isMTLS"] == "50.0"

@@ -141,7 +141,7 @@ def test_samples_carry_identity_latency_bytes_and_hosts(bookinfo):
 
 def test_bookinfo_minute_as_a_kiali_graph(bookinfo):
     graph = kiali_graph(collect(MINUTE), GraphOptions(namespaces=frozenset({NS}), query_time=T0 + 60,
-                                                      duration_s=60))
+                                                      duration_s=60, inject_service_nodes=True))
     nodes = {n["data"]["id"]: n["data"] for n in graph["elements"]["nodes"]}
     edges = {(e["data"]["source"], e["data"]["target"]): e["data"] for e in graph["elements"]["edges"]}
     workload = f"workload:{C}:{NS}:".__add__

@@ -1,12 +1,14 @@
 """The service graph over HTTP: Kiali's graph JSON (or Graphviz DOT) for a window, and the
-node-detail graph of one workload, app or service."""
+node-detail graph of one workload, app or service; meshview's own endpoints under /api/v1/ and
+Kiali's graph API at Kiali's paths under /kiali/api/, with Kiali's parameters, defaults and error
+shape (``{"error": "<message>"}``, kiali/kiali handlers/graph.go)."""
 
 from typing import Any
 
 import orjson
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import renderers
+from rest_framework import exceptions, renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,20 +18,25 @@ from meshview.graph.build import BadGraphRequest, graph_json, parse_request
 from meshview.graph.dot import to_dot
 from meshview.graph.samples import UNKNOWN, Endpoint
 
-GRAPH_PARAMETERS = [
-    OpenApiParameter("namespaces", str, description="comma-separated namespaces (default: all)"),
-    OpenApiParameter("graphType", str, enum=["workload", "app", "versionedApp", "service"]),
-    OpenApiParameter("duration", str, description="window length: 60s, 5m, 1h (default 600s)"),
+KIALI_PARAMETERS = [
+    OpenApiParameter("graphType", str, enum=["workload", "app", "versionedApp", "service"],
+                     description="default workload"),
+    OpenApiParameter("duration", str, description="window length, a Prometheus duration: 60s, 5m, 1h (default 10m)"),
     OpenApiParameter("queryTime", int, description="window end, unix seconds (default: now; replays any past window)"),
-    OpenApiParameter("injectServiceNodes", bool),
-    OpenApiParameter("includeIdleEdges", bool),
-    OpenApiParameter("boxBy", str, description="comma-separated: app, namespace, cluster"),
+    OpenApiParameter("injectServiceNodes", bool, description="default false"),
+    OpenApiParameter("includeIdleEdges", bool, description="default false"),
+    OpenApiParameter("boxBy", str, description="comma-separated: app, namespace, cluster (default none)"),
     OpenApiParameter("appenders", str, description="decorations to compute; absent: all, empty: none"),
     OpenApiParameter("responseTime", str, enum=["avg", "50", "95", "99"]),
     OpenApiParameter("throughputType", str, enum=["request", "response"]),
-    OpenApiParameter("rateHttp", str),
-    OpenApiParameter("rateGrpc", str),
-    OpenApiParameter("rateTcp", str),
+    OpenApiParameter("rateHttp", str, enum=["none", "requests"], description="default requests"),
+    OpenApiParameter("rateGrpc", str, enum=["none", "requests", "sent", "received", "total"],
+                     description="default requests; sent/received/total count gRPC messages"),
+    OpenApiParameter("rateTcp", str, enum=["none", "sent", "received", "total"], description="default sent"),
+]
+GRAPH_PARAMETERS = [
+    OpenApiParameter("namespaces", str, description="comma-separated namespaces (default: all)"),
+    *KIALI_PARAMETERS,
     OpenApiParameter(
         "sources", str, description="comma-separated: prometheus, accesslogs, spans (default: all configured)"
     ),
@@ -60,6 +67,10 @@ class DotRenderer(renderers.BaseRenderer):
         return to_dot(data).encode()
 
 
+def _bad_request(exc: BadGraphRequest) -> Response:
+    return Response({"detail": str(exc)}, status=exc.status)
+
+
 class GraphView(APIView):
     """The service graph as Kiali's graph JSON, from the selected telemetry sources."""
 
@@ -70,12 +81,13 @@ class GraphView(APIView):
         try:
             graph_request = parse_request(request.query_params, request_access(request).namespaces)
         except BadGraphRequest as exc:
-            return Response({"detail": str(exc)}, status=400)
+            return _bad_request(exc)
         return Response(graph_json(graph_request))
 
 
 class NodeGraphView(APIView):
-    """One node with its callers and callees: `namespace` and one of `workload`, `app`, `service`."""
+    """One node with its callers and callees: `namespace` and one of `workload`, `app` (with an
+    optional `version`), `service`; the graph covers the node's own namespace."""
 
     renderer_classes = [GraphJSONRenderer, DotRenderer]
 
@@ -84,7 +96,9 @@ class NodeGraphView(APIView):
             OpenApiParameter("namespace", str, required=True),
             OpenApiParameter("workload", str),
             OpenApiParameter("app", str),
+            OpenApiParameter("version", str, description="with app: one version of it"),
             OpenApiParameter("service", str),
+            OpenApiParameter("cluster", str, description="the node's cluster (default: any)"),
             *GRAPH_PARAMETERS,
         ],
         responses={200: OpenApiTypes.OBJECT},
@@ -98,16 +112,80 @@ class NodeGraphView(APIView):
         access = request_access(request)
         if not access.allows(namespace):
             return Response({"detail": f"namespace {namespace!r} is not accessible"}, status=403)
-        kind, name = named[0], params[named[0]]
-        focus = Endpoint(
-            cluster="",
-            namespace=namespace,
-            workload=name if kind == "workload" else UNKNOWN,
-            app=name if kind == "app" else "",
-            service=name if kind == "service" else "",
-        )
+        focus = node_focus(namespace, **{named[0]: params[named[0]]}, version=params.get("version", ""),
+                           cluster=params.get("cluster", ""))
         try:
             graph_request = parse_request(params, access.namespaces, focus=focus)
         except BadGraphRequest as exc:
-            return Response({"detail": str(exc)}, status=400)
+            return _bad_request(exc)
         return Response(graph_json(graph_request))
+
+
+def node_focus(namespace: str, *, workload: str = "", app: str = "", version: str = "", service: str = "",
+               cluster: str = "") -> Endpoint:
+    """The endpoint a node-detail graph is about (one of workload, app, service)."""
+    return Endpoint(
+        cluster=cluster,
+        namespace=namespace,
+        workload=workload or UNKNOWN,
+        app=app,
+        version=version if app else "",
+        service=service,
+    )
+
+
+class KialiGraphView(APIView):
+    """Kiali's graph API: the graph of `namespaces`, Kiali's defaults, `{"error": ...}` on a bad
+    parameter. Kiali API clients work against meshview with base URL http://HOST:PORT/kiali."""
+
+    renderer_classes = [GraphJSONRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, exceptions.APIException):
+            response = super().handle_exception(exc)
+            detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+            response.data = {"error": str(detail)}
+            return response
+        return super().handle_exception(exc)
+
+    def focus(self, **kwargs: str) -> Endpoint | None:
+        return None
+
+    def get(self, request: Request, **kwargs: str) -> Response:
+        try:
+            graph_request = parse_request(request.query_params, request_access(request).namespaces,
+                                          focus=self.focus(**kwargs), kiali=True)
+        except BadGraphRequest as exc:
+            return Response({"error": exc.kiali}, status=exc.status)
+        body = graph_json(graph_request)
+        return Response({key: value for key, value in body.items() if key != "warnings"})
+
+
+KIALI_ERRORS = {400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT}
+
+
+class KialiNamespacesGraphView(KialiGraphView):
+    @extend_schema(
+        parameters=[OpenApiParameter("namespaces", str, required=True, description="comma-separated"),
+                    *KIALI_PARAMETERS],
+        responses={200: OpenApiTypes.OBJECT, **KIALI_ERRORS},
+        operation_id="kiali_graph_namespaces",
+    )
+    def get(self, request: Request, **kwargs: str) -> Response:
+        return super().get(request, **kwargs)
+
+
+_NODE_PARAMETERS = [OpenApiParameter("clusterName", str, description="the node's cluster (default: any)"),
+                    *KIALI_PARAMETERS]
+
+
+class KialiNodeGraphView(KialiGraphView):
+    """Kiali's node-detail graph of a workload, an app (or one version of it) or a service, in
+    the node's own namespace."""
+
+    def focus(self, **kwargs: str) -> Endpoint | None:
+        return node_focus(cluster=self.request.query_params.get("clusterName", ""), **kwargs)
+
+    @extend_schema(parameters=_NODE_PARAMETERS, responses={200: OpenApiTypes.OBJECT, **KIALI_ERRORS})
+    def get(self, request: Request, **kwargs: str) -> Response:
+        return super().get(request, **kwargs)
