@@ -61,5 +61,5 @@ async def test_a_bad_parameter_closes_the_socket_with_the_reason() -> None:
         connected, _ = await socket.connect()
         assert connected
         message = await socket.receive_json_from(timeout=5)
-        assert message["type"] == "error" and "graph_type" in message["detail"]
+        assert message["type"] == "error" and "graphType" in message["detail"]
         assert (await socket.receive_output(timeout=5))["code"] == 4400
