@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.conftest import Server
 
-GRAPH = "/api/v1/graph?namespaces=bookinfo&graphType=versionedApp&duration=120s"
+GRAPH = "/api/v1/graph?namespaces=bookinfo&graphType=versionedApp&duration=120s&injectServiceNodes=true"
 
 
 def get(server: Server, path: str) -> Any:
