@@ -178,6 +178,8 @@ def parse_request(
             cluster_name=settings.MESHVIEW_CLUSTER_NAME,
             node_focus=focus,
         )
+    except BadGraphRequest:
+        raise
     except ValueError as exc:
         name = str(exc).split(":", 1)[0]
         kiali_name = {"response_time": "responseTime", "throughput_type": "throughputType"}.get(name, name)

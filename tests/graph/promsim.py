@@ -7,7 +7,11 @@ counters. Each proxy that saw a call reports it: a call between two proxies twic
 (``reporter="source"`` and ``reporter="destination"``), a call that reached no workload only by
 the caller (``destination_workload="unknown"``), a call from outside the mesh only by the
 destination (``source_workload="unknown"``). As in Istio, the source proxy reports
-``connection_security_policy="unknown"``; only the destination knows whether mTLS was used.
+``connection_security_policy="unknown"``; only the destination knows whether mTLS was used. A
+call to the service named ``unknown`` is a request with no route: Istio labels its destination
+service ``unknown`` throughout. Each gRPC call streams GRPC_REQUEST_MESSAGES messages to the
+server and GRPC_RESPONSE_MESSAGES back (``istio_request_messages_total``,
+``istio_response_messages_total``).
 
 The calls are spread evenly over a window of `window_s` seconds ending at `end`, sampled
 every STEP_S seconds, and `promtool tsdb create-blocks-from openmetrics` loads the text. Every
@@ -35,6 +39,8 @@ ISTIO_DURATION_BUCKETS_MS = (
     "0.5", "1", "5", "10", "25", "50", "100", "250", "500", "1000", "2500", "5000", "10000",
     "30000", "60000", "300000", "600000", "1.8e+06", "3.6e+06", "+Inf",
 )
+GRPC_REQUEST_MESSAGES = 3
+GRPC_RESPONSE_MESSAGES = 7
 # Sample points that read 0 before the first call counts.
 _QUIET_POINTS = 2
 
@@ -80,7 +86,7 @@ def istio_labels(call: Call, reporter: str, cluster_of: Callable[[Pod], str] = l
         "reporter": reporter,
         **_peer("source", call.source, cluster_of),
         **_peer("destination", call.destination, cluster_of),
-        "destination_service": call.service.host,
+        "destination_service": "unknown" if call.service.name == "unknown" else call.service.host,
         "destination_service_name": call.service.name,
         "destination_service_namespace": call.service.namespace,
         "request_protocol": call.protocol,
@@ -174,6 +180,9 @@ def openmetrics(
                 lines.append(f"{family}_sum{_label_text(series.labels)} {_number(sum(map(measure, counted)))} {t}")
 
     counter("istio_requests", http, lambda call: 1)
+    grpc = [series for series in http if dict(series.labels)["request_protocol"] == "grpc"]
+    counter("istio_request_messages", grpc, lambda call: GRPC_REQUEST_MESSAGES)
+    counter("istio_response_messages", grpc, lambda call: GRPC_RESPONSE_MESSAGES)
     histogram("istio_request_duration_milliseconds", ISTIO_DURATION_BUCKETS_MS, lambda call: call.duration_ms)
     # Istio exports the byte sizes as histograms too; the graph reads only their sums.
     histogram("istio_request_bytes", ("+Inf",), lambda call: call.bytes_received)

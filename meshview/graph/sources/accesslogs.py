@@ -82,7 +82,10 @@ def _sample(row: dict, cluster: str) -> TrafficSample:
         # Reached no workload: a terminal service node (external hosts are drawn in the caller's namespace).
         destination = Endpoint(
             cluster,
-            row["destination_service_namespace"] or row["source_namespace"],
+            # Kiali's unknown destination (no service named: no route, no upstream host) is in
+            # namespace unknown; an external host is drawn in the caller's namespace.
+            (row["destination_service_namespace"] or row["source_namespace"]) if row["destination_service_name"]
+            else UNKNOWN,
             UNKNOWN,
             UNKNOWN,
             UNKNOWN,

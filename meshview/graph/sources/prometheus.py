@@ -22,7 +22,15 @@ What Istio's labels cannot say:
 - which workload is a gateway: Istio labels gateways like any other proxy, so the canonical
   service (or workload) names ``istio-ingressgateway`` and ``istio-egressgateway``, Istio's
   defaults, mark them;
-- principals, which Kiali reads in separate queries and these do not group by.
+
+Beside Kiali's labels, the queries group by the principals (``source_principal``,
+``destination_principal``: the edges' ``sourcePrincipal`` and ``destPrincipal``), and read gRPC
+stream messages from ``istio_request_messages_total`` and ``istio_response_messages_total``
+(Kiali's ``rateGrpc=sent|received|total``). Each node is in the cluster its series name
+(``source_cluster``, ``destination_cluster``); a destination whose cluster is unknown but whose
+service namespace is known is in its caller's cluster (kiali/kiali
+graph/telemetry/istio/util/util.go HandleDestination), and a series without a cluster is in
+``MESHVIEW_CLUSTER_NAME``'s.
 """
 
 import math
@@ -77,6 +85,8 @@ EDGE_LABELS: tuple[str, ...] = (
     "grpc_response_status",
     "response_flags",
     "connection_security_policy",
+    "source_principal",
+    "destination_principal",
 )
 _BY = ", ".join(EDGE_LABELS)
 _INDEX = {label: i for i, label in enumerate(EDGE_LABELS)}
@@ -93,6 +103,8 @@ MEASURES: dict[str, tuple[str, Family]] = {
     "duration_sum_ms": ("istio_request_duration_milliseconds_sum", "http"),
     "bytes_received": ("istio_request_bytes_sum", "http"),
     "bytes_sent": ("istio_response_bytes_sum", "http"),
+    "request_messages": ("istio_request_messages_total", "http"),
+    "response_messages": ("istio_response_messages_total", "http"),
     "connections": ("istio_tcp_connections_opened_total", "tcp"),
     # Both TCP byte counters are named from the destination's side: "received" is what the
     # client sent (Kiali's "sent" rate), "sent" what went back to it.
@@ -254,8 +266,9 @@ def _series(
 
 
 def _edge(labels: Labels) -> Labels:
-    """The labels both reporters of a call agree on: all but the security policy."""
-    return labels[:_SECURITY_POLICY] + labels[_SECURITY_POLICY + 1 :]
+    """The labels both reporters of a call agree on: all but the security policy and the
+    principals, which only the destination's proxy knows for sure."""
+    return labels[:_SECURITY_POLICY]
 
 
 def _samples(found: dict[tuple[Family, Reporter, Labels], _Series], cluster: str) -> list[TrafficSample]:
@@ -264,7 +277,9 @@ def _samples(found: dict[tuple[Family, Reporter, Labels], _Series], cluster: str
     for (family, reporter, labels), series in sorted(found.items()):
         if reporter == "source" and (family, _edge(labels)) in reported:
             continue
-        if family == "http" and not series.values.get("requests"):
+        values = series.values
+        if family == "http" and not (values.get("requests") or values.get("request_messages")
+                                     or values.get("response_messages")):
             continue  # bytes or durations of requests the window did not count
         samples.append(_sample(family, labels, series, cluster))
     return samples
@@ -309,6 +324,7 @@ def _source(labels: Labels, cluster: str) -> Endpoint:
         app,
         labels[_INDEX["source_canonical_revision"]],
         gateway=gateway_kind(role_from_names("", app, workload)),
+        principal=_known_or(labels[_INDEX["source_principal"]], ""),
     )
 
 
@@ -316,7 +332,12 @@ def _destination(labels: Labels, cluster: str) -> Endpoint:
     def label(name: str) -> str:
         return labels[_INDEX[name]]
 
-    cluster = _known_or(label("destination_cluster"), cluster)
+    source_cluster = label("source_cluster")
+    if not known(label("destination_cluster")) and known(source_cluster) and known(
+            label("destination_service_namespace")):
+        cluster = source_cluster
+    else:
+        cluster = _known_or(label("destination_cluster"), cluster)
     name = _known_or(label("destination_service_name"), "")
     workload = label("destination_workload")
     if known(workload):
@@ -329,11 +350,16 @@ def _destination(labels: Labels, cluster: str) -> Endpoint:
             label("destination_canonical_revision"),
             service=name,
             gateway=gateway_kind(role_from_names("", app, workload)),
+            principal=_known_or(label("destination_principal"), ""),
         )
     # Reached no workload: a terminal service node. A host in no namespace is external (a
-    # ServiceEntry or an unmatched host) and is drawn in the caller's namespace, as Kiali does.
+    # ServiceEntry or an unmatched host) and is drawn in the caller's namespace. No service at
+    # all (destination_service_name="unknown", a request with no route) is Kiali's unknown
+    # destination, in the namespace Istio names (unknown when none).
     namespace = _known_or(label("destination_service_namespace"), "")
     external = bool(name) and not namespace and name not in PASSTHROUGH_SERVICES
+    if not name:
+        return Endpoint(cluster, namespace or UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, service=UNKNOWN)
     return Endpoint(
         cluster,
         namespace or _known_or(label("source_workload_namespace"), UNKNOWN),
@@ -360,7 +386,7 @@ def _sample(family: Family, labels: Labels, series: _Series, cluster: str) -> Tr
 
     values = series.values
     source, destination = _source(labels, cluster), _destination(labels, cluster)
-    host = _known_or(label("destination_service"), "") or None
+    host = label("destination_service") or None  # Kiali files "unknown" too
     mtls = label("connection_security_policy") == "mutual_tls"
     flags = _flags(label("response_flags"))
     if family == "tcp":
@@ -380,11 +406,13 @@ def _sample(family: Family, labels: Labels, series: _Series, cluster: str) -> Tr
         grpc_status=status if status.isdigit() else None,
         response_flags=flags,
         mtls=mtls,
-        requests=values["requests"],
+        requests=values.get("requests", 0.0),
         latency_counts=latency_counts(series.buckets),
         duration_sum_ms=values.get("duration_sum_ms", 0.0),
         bytes_sent=values.get("bytes_sent", 0.0),
         bytes_received=values.get("bytes_received", 0.0),
         upstream_host=host,
+        request_messages=values.get("request_messages", 0.0),
+        response_messages=values.get("response_messages", 0.0),
         telemetry=NAME,
     )
