@@ -58,6 +58,21 @@ PROBES: dict[str, list[Probe]] = {
     "api/v1/graph/node": [
         Probe("/api/v1/graph/node?namespace=secret-ns&workload=vault-v1&sources=accesslogs", ("vault",), refused=403)
     ],
+    "kiali/api/namespaces/graph": [Probe("/kiali/api/namespaces/graph?namespaces=team-a&duration=5m", (VAULT_HOST,))],
+    "kiali/api/namespaces/<str:namespace>/workloads/<str:workload>/graph": [
+        Probe("/kiali/api/namespaces/secret-ns/workloads/vault-v1/graph?duration=5m", ("vault",), refused=403)
+    ],
+    "kiali/api/namespaces/<str:namespace>/applications/<str:app>/graph": [
+        Probe("/kiali/api/namespaces/secret-ns/applications/vault/graph?graphType=app&duration=5m", ("vault",),
+              refused=403)
+    ],
+    "kiali/api/namespaces/<str:namespace>/applications/<str:app>/versions/<str:version>/graph": [
+        Probe("/kiali/api/namespaces/secret-ns/applications/vault/versions/v1/graph?graphType=versionedApp"
+              "&duration=5m", ("vault",), refused=403)
+    ],
+    "kiali/api/namespaces/<str:namespace>/services/<str:service>/graph": [
+        Probe("/kiali/api/namespaces/secret-ns/services/vault/graph?duration=5m", ("vault",), refused=403)
+    ],
     "jaeger/api/services": [Probe("/jaeger/api/services", ("vault", "keystore"))],
     "jaeger/api/services/<path:service>/operations": [
         Probe("/jaeger/api/services/vault/operations", ("read-secret",))
