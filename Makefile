@@ -34,3 +34,8 @@ $(VENV)/.installed: pyproject.toml
 
 frontend/dist/index.html: frontend/package-lock.json $(FRONTEND_SOURCES)
 	cd frontend && npm ci --no-audit --no-fund && npm run build
+
+# The application's pinned dependencies with hashes, for the Dockerfile and the wheel's CI test.
+requirements.lock: pyproject.toml
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make requirements.lock" --quiet -o $@

@@ -134,7 +134,18 @@ REDIS_URL = _checked_url("REDIS_URL", ("redis", "rediss"))
 MESHVIEW_PROMETHEUS_URL = _checked_url("MESHVIEW_PROMETHEUS_URL", ("http", "https"))
 # Set by `serve` from the address it binds: anonymous access only on loopback.
 MESHVIEW_ANONYMOUS_ACCESS = False
-MESHVIEW_FRONTEND_DIR = Path(_env("MESHVIEW_FRONTEND_DIR") or BASE_DIR / "frontend" / "dist")
+
+
+def _frontend_dir() -> Path:
+    """The built browser app: MESHVIEW_FRONTEND_DIR when set, else the copy an installed wheel
+    carries (meshview/ui, packed by setup.py), else a checkout's frontend/dist."""
+    if _env("MESHVIEW_FRONTEND_DIR"):
+        return Path(_env("MESHVIEW_FRONTEND_DIR")).expanduser()
+    packed = PACKAGE_DIR / "ui"
+    return packed if (packed / "index.html").is_file() else BASE_DIR / "frontend" / "dist"
+
+
+MESHVIEW_FRONTEND_DIR = _frontend_dir()
 MESHVIEW_MAX_BODY_BYTES = _int("MESHVIEW_MAX_BODY_BYTES", 16 * 1024 * 1024)
 MESHVIEW_MAX_LINES_PER_REQUEST = _int("MESHVIEW_MAX_LINES_PER_REQUEST", 100_000)
 # How long a server-side access-log record waits for its client-side twin (same x-request-id).
