@@ -6,6 +6,7 @@ import glob
 import os
 import subprocess
 import sys
+import tarfile
 import tomllib
 import urllib.request
 import zipfile
@@ -38,8 +39,21 @@ def test_the_wheel_installs_outside_the_checkout_and_serves_its_ui(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    # The release build: the sdist, then the wheel from it, whose build hook runs npm in frontend/.
-    _run([sys.executable, "-m", "build", "--outdir", str(tmp_path / "dist"), str(ROOT)], cwd=tmp_path, env=_clean_env())
+    # The release build, the sdist and then the wheel from it, packing the frontend that this run
+    # built already (without MESHVIEW_PREBUILT_FRONTEND the hook runs npm ci && npm run build).
+    built = ROOT / "frontend" / "dist"
+    _run(
+        [sys.executable, "-m", "build", "--outdir", str(tmp_path / "dist"), str(ROOT)],
+        cwd=tmp_path,
+        env=_clean_env(MESHVIEW_PREBUILT_FRONTEND=str(built)),
+    )
+    (sdist,) = (tmp_path / "dist").glob("meshview-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        sources = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    # What a wheel built from the sdist alone needs to build the UI, and nothing built.
+    assert {"setup.py", "frontend/package.json", "frontend/package-lock.json", "frontend/index.html"} <= sources
+    assert any(name.startswith("frontend/src/") for name in sources)
+    assert not any(name.startswith(("frontend/node_modules/", "frontend/dist/")) for name in sources)
     (wheel,) = (tmp_path / "dist").glob("meshview-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         packed = {name for name in archive.namelist() if name.startswith("meshview/ui/")}
@@ -49,7 +63,8 @@ def test_the_wheel_installs_outside_the_checkout_and_serves_its_ui(
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path, env=_clean_env())
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    _run([*pip, "install", "--require-hashes", "-r", str(ROOT / "requirements.lock")], cwd=tmp_path, env=_clean_env())
+    lock = ["--no-compile", "--require-hashes", "-r", str(ROOT / "requirements.lock")]
+    _run([*pip, "install", *lock], cwd=tmp_path, env=_clean_env())
     _run([*pip, "install", "--no-deps", str(wheel)], cwd=tmp_path, env=_clean_env())
     _run([*pip, "check"], cwd=tmp_path, env=_clean_env())  # the lock satisfies what the wheel declares
     (installed_ui,) = glob.glob(str(venv / "lib" / "python3*" / "site-packages" / "meshview" / "ui"))
