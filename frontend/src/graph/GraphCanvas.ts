@@ -6,6 +6,7 @@ import { edgeElement, nodeElement, toElements, type ElementOptions } from './mod
 import type { AppliedDelta, GraphState } from './model/store';
 import { layeredPositionsFor } from './model/layout';
 import { graphToSvg, type SvgEdge, type SvgNode } from './model/svgExport';
+import type { Matches } from './model/expressions';
 import type { EdgeData, NodeData } from './model/types';
 import { graphStylesheet } from './style';
 
@@ -30,8 +31,9 @@ function layoutOptions(cy: cytoscape.Core): cytoscape.LayoutOptions {
     return {
       name: 'dagre',
       rankDir: tall ? 'TB' : 'LR',
-      nodeSep: 22,
-      rankSep: tall ? 60 : 75,
+      // Room between ranks for the edge labels, so they do not sit on the node labels.
+      nodeSep: 34,
+      rankSep: tall ? 80 : 120,
       edgeSep: 10,
       fit: true,
       padding: 30,
@@ -56,6 +58,7 @@ function layoutOptions(cy: cytoscape.Core): cytoscape.LayoutOptions {
 export class GraphCanvas {
   private large = false;
   private hoverEnabled = true;
+  private frame = 0;
   private readonly resizeObserver: ResizeObserver;
 
   /** Takes over a cytoscape instance (the one CytoscapeComponent created) for the graph page. */
@@ -120,13 +123,17 @@ export class GraphCanvas {
       for (const id of applied.removedNodes) cy.getElementById(id).remove();
 
       const extent = cy.nodes().length ? cy.nodes().boundingBox({}) : { x1: 0, y1: 0, x2: 0, y2: 0 };
+      // Nodes next to a node already drawn first, so that a chain of new nodes grows from it.
+      const pending = [...applied.addedNodes];
       let spare = 0;
-      for (const node of applied.addedNodes) {
+      while (pending.length) {
+        const index = Math.max(0, pending.findIndex((n) => this.anchorFor(n, state) !== null));
+        const node = pending.splice(index, 1)[0];
         const element = nodeElement(node, options) as cytoscape.ElementDefinition;
         if (element.data.parent && cy.getElementById(element.data.parent).empty() && !state.nodes.has(element.data.parent)) {
           delete element.data.parent;
         }
-        element.position = this.placeFor(node, state) ?? { x: extent.x2 + 80, y: extent.y1 + spare++ * 50 };
+        element.position = this.freeSpotNear(this.anchorFor(node, state) ?? { x: extent.x2 + 120, y: extent.y1 + spare++ * 70 });
         cy.add(element);
       }
       for (const node of applied.changedNodes) this.replaceData(node, nodeElement(node, options).data);
@@ -198,22 +205,80 @@ export class GraphCanvas {
     return graphToSvg(nodes, edges);
   }
 
-  /** Let go of the instance (CytoscapeComponent destroys it). */
-  destroy(): void {
-    this.resizeObserver.disconnect();
+  /**
+   * What the display options hide and show: hidden elements, the find matches (the view fits
+   * them when `fit`), the mTLS badges, and the traffic animation.
+   */
+  setDisplay(display: { hidden: Matches; found: Matches; security: boolean; animation: boolean }, fit = false): void {
+    const cy = this.cy;
+    cy.batch(() => {
+      cy.elements().removeClass('hidden found');
+      for (const id of display.hidden.nodes) cy.getElementById(id).addClass('hidden');
+      for (const id of display.hidden.edges) cy.getElementById(id).addClass('hidden');
+      for (const id of display.found.nodes) cy.getElementById(id).addClass('found');
+      for (const id of display.found.edges) cy.getElementById(id).addClass('found');
+      cy.edges().toggleClass('security', display.security);
+      cy.edges().toggleClass('animated', display.animation && !this.large);
+    });
+    const found = cy.elements('.found');
+    if (fit && found.nonempty()) cy.animate({ fit: { eles: found.union(found.connectedNodes()), padding: 60 } } as cytoscape.AnimationOptions, { duration: 300 });
+    this.animate(display.animation && !this.large);
   }
 
-  private placeFor(node: NodeData, state: GraphState): { x: number; y: number } | null {
+  /** Dashes that run along each edge, faster on busier edges (Kiali's traffic animation). */
+  private animate(on: boolean): void {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    if (!on) return;
+    const started = performance.now();
+    let last = 0;
+    const tick = (now: number) => {
+      if (this.cy.destroyed()) return;
+      this.frame = requestAnimationFrame(tick);
+      if (now - last < 40) return;
+      last = now;
+      const seconds = (now - started) / 1000;
+      this.cy.batch(() => {
+        this.cy.edges('.animated').forEach((edge) => {
+          const speed = 10 + Math.min(60, 12 * Math.log10(1 + Number(edge.data('rate')) || 0));
+          edge.style('line-dash-offset', -seconds * speed);
+        });
+      });
+    };
+    this.frame = requestAnimationFrame(tick);
+  }
+
+  /** Let go of the instance (CytoscapeComponent destroys it). */
+  destroy(): void {
+    cancelAnimationFrame(this.frame);
+    this.resizeObserver.disconnect();
+    if (!this.cy.destroyed()) {
+      this.cy.stop(true, false);
+      this.cy.elements().stop(true, false);
+    }
+  }
+
+  /** Where a new node goes: beside the first neighbour already drawn (callers left, callees right). */
+  private anchorFor(node: NodeData, state: GraphState): { x: number; y: number } | null {
     for (const edge of state.edges.values()) {
       const other = edge.source === node.id ? edge.target : edge.target === node.id ? edge.source : null;
       if (!other) continue;
       const neighbour = this.cy.getElementById(other);
       if (neighbour.empty() || neighbour.isParent()) continue;
       const p = neighbour.position();
-      const dx = edge.source === node.id ? -140 : 140;
-      return { x: p.x + dx, y: p.y + 40 * (1 - 2 * Math.random()) };
+      return { x: p.x + (edge.source === node.id ? -140 : 140), y: p.y };
     }
     return null;
+  }
+
+  /** The spot nearest `wanted` (stepping down and up by a row) that no node occupies. */
+  private freeSpotNear(wanted: { x: number; y: number }): { x: number; y: number } {
+    const taken = this.cy.nodes().filter((n) => !n.isParent()).map((n) => (n as cytoscape.NodeSingular).position());
+    for (let step = 0; step < 200; step += 1) {
+      const y = wanted.y + (step % 2 ? 1 : -1) * Math.ceil(step / 2) * 60;
+      if (taken.every((p) => Math.abs(p.x - wanted.x) > 70 || Math.abs(p.y - y) > 50)) return { x: wanted.x, y };
+    }
+    return wanted;
   }
 
   private replaceData(incoming: NodeData | EdgeData, data: Record<string, unknown>): void {

@@ -1,8 +1,8 @@
 // The graph page: toolbar, canvas, side panel. Settings live in the URL so a view can be shared.
 import CytoscapeComponent from 'react-cytoscapejs';
 import type cytoscape from 'cytoscape';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useLocation, useNavigate } from 'react-router';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { Link, useLocation, useNavigate } from 'react-router';
 import { isAbort } from '../api/http';
 import { fetchNamespaces } from '../api/meshview';
 import { EmptyState } from '../ui/EmptyState';
@@ -13,9 +13,13 @@ import { useTitle } from '../ui/useTitle';
 import { GraphCanvas, type Selection } from './GraphCanvas';
 import { Legend } from './Legend';
 import { EdgePanel, NodePanel, SummaryPanel } from './Panels';
-import { EDGE_LABEL_MODES, nodeLabel, type ElementOptions } from './model/elements';
+import { EDGE_LABEL_MODES, type ElementOptions } from './model/elements';
+import { hiddenElements, matchElements, parseExpression, type Expression } from './model/expressions';
+import { edgeTraceLinks, focusedNode, graphWindow, nodeTraceLinks, type TraceLink } from './model/links';
+import { DisplayMenu, ExpressionInput, ReplayBar } from './Toolbar';
 import { formatWindow } from './model/format';
 import {
+  BOX_BY,
   DURATIONS,
   GRAPH_TYPES,
   TELEMETRY_SOURCES,
@@ -23,6 +27,7 @@ import {
   defaultNamespaces,
   graphApiUrl,
   graphQueryToSearch,
+  nodeGraphOf,
   parseGraphQuery,
   type GraphQuery,
   type UpdateMode,
@@ -44,6 +49,24 @@ const FEED_TEXT: Record<Exclude<FeedState, 'polling'>, string> = {
 const NO_ELEMENTS: cytoscape.ElementDefinition[] = [];
 const BASE_STYLESHEET = graphStylesheet(false);
 const CANVAS_STYLE = { width: '100%', height: '100%' };
+const IDLE: Expression = { any: [[{ target: 'node', operand: 'idle', op: 'is', value: '' }]] };
+
+function expressionOf(text: string): Expression | null {
+  const parsed = parseExpression(text);
+  return parsed.ok ? parsed.expression : null;
+}
+
+function TraceLinks({ links, testid }: { links: TraceLink[]; testid: string }) {
+  return (
+    <>
+      {links.map((l) => (
+        <Link key={l.href} to={l.href} data-testid={testid}>
+          {l.label}
+        </Link>
+      ))}
+    </>
+  );
+}
 
 // The graph the user last looked at: the Graph tab (a link without a query) returns to it.
 let lastSearch = '';
@@ -63,9 +86,9 @@ export function GraphPage() {
   const [dismissedWarnings, setDismissedWarnings] = useState('');
   const [legendOpen, setLegendOpen] = useState(false);
   const [exportOpen, setExportOpen] = useState(false);
-  const [findText, setFindText] = useState('');
-  const [findMiss, setFindMiss] = useState(false);
   const canvasRef = useRef<GraphCanvas | null>(null);
+  const fitFound = useRef(false);
+  const focused = useRef('');
 
   const change = useCallback(
     (patch: Partial<GraphQuery>) => {
@@ -100,7 +123,11 @@ export function GraphPage() {
 
   const options = useRef<ElementOptions>({ graphType: query.graphType, edgeLabels: query.edgeLabels });
   const enabled = listLoaded && (query.namespaces.length > 0 || listUnavailable);
-  const graph = useGraphFeed(query, enabled, {
+  // A past window (replay) does not change: no socket. A node graph is polled.
+  const feedQuery: GraphQuery =
+    query.queryTime !== null ? { ...query, update: 'manual' } : query.node && query.update === 'live' ? { ...query, update: '15s' } : query;
+  const layoutKey = [query.namespaces, query.graphType, query.injectServiceNodes, query.boxBy, query.node, query.sources].join('|');
+  const graph = useGraphFeed(feedQuery, enabled, layoutKey, {
     onReplace(state) {
       options.current = { graphType: state.graphType || query.graphType, edgeLabels: query.edgeLabels };
       canvasRef.current?.setGraph(state, options.current);
@@ -141,7 +168,8 @@ export function GraphPage() {
     canvasRef.current?.destroy();
     canvasRef.current = new GraphCanvas(cy, { onSelect: setSelection });
   }, []);
-  useEffect(() => () => canvasRef.current?.destroy(), []);
+  // Before CytoscapeComponent destroys the instance (layout cleanups run first): stop animations.
+  useLayoutEffect(() => () => canvasRef.current?.destroy(), []);
 
   // Graph namespaces seen, when the list could not be loaded.
   const namespaceOptions = useMemo(() => {
@@ -153,18 +181,25 @@ export function GraphPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [available, query.namespaces, listUnavailable, state, graph.version]);
 
-  function find(text: string) {
-    if (!state || !text.trim()) return;
-    const q = text.trim().toLowerCase();
-    for (const node of state.nodes.values()) {
-      if (nodeLabel(node, state.graphType).toLowerCase().includes(q) || node.id.toLowerCase() === q) {
-        setFindMiss(false);
-        pick({ kind: 'node', id: node.id });
-        return;
-      }
-    }
-    setFindMiss(true);
-  }
+  // Find and hide: the canvas marks what the expressions select, after every change.
+  useEffect(() => {
+    const canvas = canvasRef.current;
+    if (!state || !canvas) return;
+    const hide = expressionOf(query.hide);
+    const hidden = hiddenElements(state, { any: [...(hide?.any ?? []), ...(query.idleNodes ? [] : IDLE.any)] });
+    const found = matchElements(state, expressionOf(query.find));
+    canvas.setDisplay({ hidden, found, security: query.security, animation: query.animation }, fitFound.current);
+    fitFound.current = false;
+  }, [state, graph.version, query.find, query.hide, query.idleNodes, query.security, query.animation]);
+
+  // A link from a trace names the node to select.
+  useEffect(() => {
+    if (!state || !query.focus || focused.current === query.focus) return;
+    const node = focusedNode(state.nodes.values(), query.focus);
+    if (!node) return;
+    focused.current = query.focus;
+    pick({ kind: 'node', id: node.id });
+  }, [state, graph.version, query.focus, pick]);
 
   const fileBase = `meshview-graph-${query.namespaces.join('_') || 'all'}-${query.graphType}`;
   const warnings = state?.warnings ?? [];
@@ -199,10 +234,32 @@ export function GraphPage() {
 
   let panel: React.ReactNode = null;
   if (state) {
+    const window = graphWindow(query.queryTime ?? (state.timestamp || Math.floor(Date.now() / 1000)), query.duration);
     if (shownSelection?.kind === 'node') {
-      panel = <NodePanel node={state.nodes.get(shownSelection.id)!} state={state} pick={pick} />;
+      const node = state.nodes.get(shownSelection.id)!;
+      const kind = node.nodeType === 'app' || node.nodeType === 'workload' || node.nodeType === 'service' ? node.nodeType : null;
+      const name = kind ? node[kind] : null;
+      panel = (
+        <NodePanel node={node} state={state} pick={pick}>
+          <div className="panel-links">
+            <TraceLinks links={nodeTraceLinks(node, window)} testid="node-traces-link" />
+            {kind && name && query.node !== `${node.namespace}/${kind}/${name}` ? (
+              <button type="button" className="link-button" data-testid="node-graph-link" onClick={() => change({ node: `${node.namespace}/${kind}/${name}` })}>
+                Node graph
+              </button>
+            ) : null}
+          </div>
+        </NodePanel>
+      );
     } else if (shownSelection?.kind === 'edge') {
-      panel = <EdgePanel edge={state.edges.get(shownSelection.id)!} state={state} pick={pick} />;
+      const edge = state.edges.get(shownSelection.id)!;
+      panel = (
+        <EdgePanel edge={edge} state={state} pick={pick}>
+          <div className="panel-links">
+            <TraceLinks links={edgeTraceLinks(edge, state.nodes.get(edge.source), state.nodes.get(edge.target), window)} testid="edge-traces-link" />
+          </div>
+        </EdgePanel>
+      );
     } else {
       panel = <SummaryPanel state={state} namespaces={query.namespaces} pick={pick} />;
     }
@@ -242,25 +299,53 @@ export function GraphPage() {
           placeholder="All sources"
           onChange={(sources) => change({ sources: sources.length ? sources : TELEMETRY_SOURCES.map((s) => s.value) })}
         />
+        <MultiSelect
+          label="Boxes"
+          testid="box-by"
+          options={BOX_BY.map((b) => ({ value: b.value, label: b.label }))}
+          selected={query.boxBy}
+          placeholder="No boxes"
+          onChange={(boxBy) => change({ boxBy: BOX_BY.map((b) => b.value).filter((b) => boxBy.includes(b)) })}
+        />
+        <DisplayMenu query={query} change={change} />
         <label className="control control-check">
           <input type="checkbox" checked={query.injectServiceNodes} data-testid="service-nodes" onChange={(e) => change({ injectServiceNodes: e.target.checked })} />
           <span>Service nodes</span>
         </label>
         <span className="toolbar-spacer" />
-        <SelectControl label="Update" testid="graph-update" options={UPDATE_MODES} value={query.update} onChange={(v) => change({ update: v as UpdateMode })} />
+        {query.queryTime === null ? (
+          <>
+            <SelectControl label="Update" testid="graph-update" options={UPDATE_MODES} value={query.update} onChange={(v) => change({ update: v as UpdateMode })} />
+            <button type="button" className="button" data-testid="replay-start" onClick={() => change({ queryTime: Math.floor(Date.now() / 1000) })}>
+              Replay
+            </button>
+          </>
+        ) : null}
         <button type="button" className="button" data-testid="graph-refresh" disabled={graph.loading} onClick={() => graph.refresh()}>
           Refresh
         </button>
         <div className="status-group">
           <span className="live-indicator" data-testid="live-indicator" data-state={graph.feed} role="status">
-            {graph.feed === 'polling' ? `Every ${query.update}` : FEED_TEXT[graph.feed]}
+            {query.queryTime !== null ? 'Replay' : graph.feed === 'polling' ? `Every ${feedQuery.update}` : FEED_TEXT[graph.feed]}
           </span>
           <span className="updated muted" data-testid="graph-updated">
             {state?.timestamp ? `Updated ${formatClock(state.timestamp * 1000)}` : ''}
           </span>
         </div>
       </div>
+      {query.queryTime !== null ? <ReplayBar query={query} change={change} /> : null}
       <div className="banners">
+        {query.node ? (
+          <div className="banner banner-info node-graph-banner" data-testid="node-graph-banner">
+            <span>
+              Node graph of <strong>{nodeGraphOf(query.node)?.name}</strong> ({nodeGraphOf(query.node)?.kind} in {nodeGraphOf(query.node)?.namespace}): its callers and
+              callees.
+            </span>
+            <button type="button" className="link-button" onClick={() => change({ node: '' })}>
+              Back to the full graph
+            </button>
+          </div>
+        ) : null}
         {graph.error ? (
           <div className="banner banner-error" role="alert" data-testid="graph-error">
             {graph.error}
@@ -293,18 +378,16 @@ export function GraphPage() {
             <CytoscapeComponent elements={NO_ELEMENTS} stylesheet={BASE_STYLESHEET} style={CANVAS_STYLE} cy={bindCanvas} />
           </div>
           <div className="canvas-tools">
-            <input
-              type="search"
-              className={`find-input${findMiss ? ' no-match' : ''}`}
-              placeholder="Find a node"
-              aria-label="Find a node"
-              data-testid="graph-find"
-              value={findText}
-              onChange={(e) => setFindText(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter') find(findText);
+            <ExpressionInput
+              label="Find"
+              testid="graph-find"
+              value={query.find}
+              onApply={(find) => {
+                fitFound.current = true;
+                change({ find });
               }}
             />
+            <ExpressionInput label="Hide" testid="graph-hide" value={query.hide} onApply={(hide) => change({ hide })} />
             <button type="button" className="tool-button" title="Fit the graph to the view" onClick={() => canvasRef.current?.fit()}>
               Fit
             </button>

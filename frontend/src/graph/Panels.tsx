@@ -1,7 +1,7 @@
 // The side panel, one kind per selection as Kiali has: the whole graph, a node, an edge.
 import type { ReactNode } from 'react';
 import { BADGES, badgeIcon, badgesOf } from './model/badges';
-import { nodeName } from './model/elements';
+import { nodeName, responseTimeMs } from './model/elements';
 import { formatBytesRate, formatMs, formatPercent, formatRps, formatWindow, parseRate } from './model/format';
 import { edgeErrorPercent, edgeHealth, edgeProtocol, edgeRate, healthColor } from './model/health';
 import type { GraphState } from './model/store';
@@ -138,14 +138,14 @@ export function SummaryPanel({ state, namespaces, pick }: { state: GraphState; n
         {unhealthy.length || unknown.length ? (
           <ul className="attention-list">
             {unknown.map((n) => {
-              const total = unknownReasonRows(n).reduce((s, r) => s + r.requests, 0);
+              const total = unknownReasonRows(n).reduce((s, r) => s + r.rate, 0);
               return (
                 <li key={n.id}>
                   <Dot color="#6a2e9c" />
                   <button type="button" className="link-button" data-testid="attention-unknown" onClick={() => pick({ kind: 'node', id: n.id })}>
                     Traffic from unknown sources
                   </button>
-                  {total ? <span className="muted"> {total} requests</span> : null}
+                  {total ? <span className="muted"> {formatRps(total)}</span> : null}
                 </li>
               );
             })}
@@ -216,14 +216,14 @@ export function NodePanel({ node, state, pick, children }: { node: NodeData; sta
       {reasons.length ? (
         <Section title="Why the source is unknown">
           <Table
-            head={['Reason', 'Requests', 'Share']}
+            head={['Reason', 'Rate', 'Share']}
             testid="unknown-reasons"
             rows={reasons.map((r) => [
               <span title={r.description}>
                 <strong>{r.reason}</strong>
                 {r.description ? <div className="muted small">{r.description}</div> : null}
               </span>,
-              String(r.requests),
+              formatRps(r.rate),
               formatPercent(r.percent),
             ])}
           />
@@ -264,10 +264,9 @@ export function EdgePanel({ edge, state, pick, children }: { edge: EdgeData; sta
   const rate = edgeRate(edge);
   const health = edgeHealth(edge);
   const responses = responseRows(edge);
-  const times = edge.responseTimes ?? {};
   const mtls = edge.isMTLS === undefined || edge.isMTLS === '' ? null : parseRate(edge.isMTLS);
   const telemetry = Array.isArray(edge.telemetry) ? edge.telemetry : [];
-  const hasTimes = ['avg', 'p50', 'p95', 'p99'].some((k) => typeof (times as Record<string, unknown>)[k] === 'number') || edge.responseTime !== undefined;
+  const times = (['avg', 'p50', 'p95', 'p99'] as const).map((q) => [q, responseTimeMs(edge, q)] as const);
 
   return (
     <div className="panel-body" data-testid="panel-edge">
@@ -313,16 +312,9 @@ export function EdgePanel({ edge, state, pick, children }: { edge: EdgeData; sta
           />
         </Section>
       ) : null}
-      {hasTimes ? (
+      {times.some(([, ms]) => ms !== null) ? (
         <Section title="Response time">
-          <Facts
-            entries={[
-              ['Average', typeof times.avg === 'number' ? formatMs(times.avg) : ''],
-              ['p50', typeof times.p50 === 'number' ? formatMs(times.p50) : ''],
-              ['p95', typeof times.p95 === 'number' ? formatMs(times.p95) : edge.responseTime !== undefined ? formatMs(parseRate(edge.responseTime)) : ''],
-              ['p99', typeof times.p99 === 'number' ? formatMs(times.p99) : ''],
-            ]}
-          />
+          <Facts entries={times.map(([q, ms]) => [q === 'avg' ? 'Average' : q, ms === null ? '' : formatMs(ms)])} />
         </Section>
       ) : null}
       <Section title="Security">

@@ -123,5 +123,23 @@ export function graphStylesheet(large: boolean): cytoscape.StylesheetJson {
       style: { 'overlay-color': SELECT_COLOR, 'overlay-opacity': 0.2, 'overlay-padding': 5, 'z-index': 10 },
     },
     { selector: '.faded', style: { opacity: 0.18, 'text-opacity': 0.1 } },
+    { selector: '.hidden', style: { display: 'none' } },
+    {
+      selector: 'node.found',
+      style: { 'underlay-color': '#f0ab00', 'underlay-opacity': 0.45, 'underlay-padding': 8, 'underlay-shape': 'ellipse' },
+    },
+    { selector: 'edge.found', style: { 'underlay-color': '#f0ab00', 'underlay-opacity': 0.45, 'underlay-padding': 5 } },
+    {
+      selector: 'edge.security[?mtls]',
+      style: {
+        'source-label': 'mTLS',
+        'source-text-offset': 22,
+        'source-text-margin-y': -6,
+        'font-size': 7,
+        'text-background-color': '#e7f1fa',
+        'text-background-opacity': 1,
+      },
+    },
+    { selector: 'edge.animated[rate > 0]', style: { 'line-style': 'dashed', 'line-dash-pattern': [7, 5] } },
   ] as cytoscape.StylesheetJson;
 }

@@ -27,9 +27,13 @@ export interface GraphFeed {
   refresh(): void;
 }
 
-/** `enabled` false: nothing to ask for yet (no namespace chosen). */
-export function useGraphFeed(query: GraphQuery, enabled: boolean, sink: GraphSink): GraphFeed {
+/**
+ * `enabled` false: nothing to ask for yet (no namespace chosen). A new `layoutKey` starts the
+ * graph afresh; another window of the same graph (replay) is diffed into the one drawn.
+ */
+export function useGraphFeed(query: GraphQuery, enabled: boolean, layoutKey: string, sink: GraphSink): GraphFeed {
   const stateRef = useRef<GraphState | null>(null);
+  const drawnKey = useRef('');
   const sinkRef = useRef(sink);
   sinkRef.current = sink;
   const [version, setVersion] = useState(0);
@@ -41,7 +45,10 @@ export function useGraphFeed(query: GraphQuery, enabled: boolean, sink: GraphSin
   const socketPath = graphSocketPath(query);
 
   useEffect(() => {
-    stateRef.current = null;
+    if (drawnKey.current !== layoutKey || !enabled) {
+      stateRef.current = null;
+      drawnKey.current = layoutKey;
+    }
     setError('');
     setVersion((v) => v + 1);
     if (!enabled) {
@@ -121,7 +128,7 @@ export function useGraphFeed(query: GraphQuery, enabled: boolean, sink: GraphSin
       socket?.stop();
       window.clearInterval(timer);
     };
-  }, [apiUrl, socketPath, enabled, query.update]);
+  }, [apiUrl, socketPath, enabled, layoutKey, query.update]);
 
   return { state: stateRef.current, version, feed, error, loading, refresh: () => refreshRef.current() };
 }

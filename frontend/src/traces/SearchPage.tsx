@@ -10,6 +10,8 @@ import { useTitle } from '../ui/useTitle';
 import { LOOKBACKS, MAX_LIMIT, buildTraceQuery, formFromSearch, formToSearch, validateForm, type FormProblems, type SearchForm } from './model/search';
 import { SORTS, fromSummaryV3, mergeLive, sortRows, summarizeTrace, type SortKey, type TraceSummaryRow } from './model/summary';
 import type { TracesLiveMessage } from './model/types';
+import { serviceColors } from './model/colors';
+import { formatDateTime } from '../ui/time';
 import { ResultRow, Scatter, traceHref } from './Results';
 import './traces.css';
 
@@ -79,7 +81,7 @@ export function SearchPage() {
   const navigate = useNavigate();
   const [form, setForm] = useState<SearchForm>(() => formFromSearch(location.search));
   const [problems, setProblems] = useState<FormProblems>({});
-  const [services, setServices] = useState<string[]>([]);
+  const [services, setServices] = useState<string[] | null>(null);
   const [operations, setOperations] = useState<string[]>([]);
   const [results, setResults] = useState<TraceSummaryRow[]>([]);
   const [searched, setSearched] = useState(false);
@@ -101,10 +103,16 @@ export function SearchPage() {
 
   useEffect(() => {
     const controller = new AbortController();
+    // The service list gives each service its colour before any result is drawn.
     fetchServices(controller.signal)
-      .then(setServices)
+      .then((list) => {
+        serviceColors.seed(list);
+        setServices(list);
+      })
       .catch((err) => {
-        if (!isAbort(err)) setErrorText(`The service list could not be loaded: ${(err as Error).message}`);
+        if (isAbort(err)) return;
+        setServices([]);
+        setErrorText(`The service list could not be loaded: ${(err as Error).message}`);
       });
     return () => controller.abort();
   }, []);
@@ -119,7 +127,9 @@ export function SearchPage() {
   }, [form.service]);
 
   // The URL is the search: run it whenever it changes.
+  const ready = services !== null;
   useEffect(() => {
+    if (!ready) return;
     const next = formFromSearch(location.search);
     setForm(next);
     setProblems(validateForm(next));
@@ -139,7 +149,7 @@ export function SearchPage() {
         setSearched(true);
       });
     return () => controller.abort();
-  }, [location.search, location.key]);
+  }, [location.search, location.key, ready]);
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
@@ -174,7 +184,7 @@ export function SearchPage() {
             <h2>Search</h2>
             <Field label="Service">
               <select name="service" data-testid="search-service" value={form.service} onChange={(e) => set({ service: e.target.value, operation: '' })}>
-                <Options values={services} allLabel="All services" value={form.service} />
+                <Options values={services ?? []} allLabel="All services" value={form.service} />
               </select>
             </Field>
             <Field label="Operation">
@@ -194,7 +204,17 @@ export function SearchPage() {
               />
             </Field>
             <Field label="Lookback">
-              <select name="lookback" data-testid="search-lookback" value={form.lookback} onChange={(e) => set({ lookback: e.target.value })}>
+              <select
+                name="lookback"
+                data-testid="search-lookback"
+                value={form.start !== null ? 'custom' : form.lookback}
+                onChange={(e) => set({ lookback: e.target.value, start: null, end: null })}
+              >
+                {form.start !== null && form.end !== null ? (
+                  <option value="custom">
+                    {formatDateTime(form.start / 1000).slice(11, 19)} to {formatDateTime(form.end / 1000).slice(11, 19)}
+                  </option>
+                ) : null}
                 {LOOKBACKS.map((l) => (
                   <option key={l.value} value={l.value}>
                     {l.label}

@@ -2,7 +2,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { isAbort } from '../api/http';
-import { fetchTrace } from '../api/jaeger';
+import { fetchServices, fetchTrace } from '../api/jaeger';
+import { serviceColors } from './model/colors';
 import { EmptyState } from '../ui/EmptyState';
 import { downloadText } from '../ui/download';
 import { formatDateTime } from '../ui/time';
@@ -58,7 +59,7 @@ function TraceView({ trace, model }: { trace: JaegerTrace; model: TraceModel }) 
         </div>
         <div className="service-legend">
           {model.services.map((s) => (
-            <ServiceChip key={s.name} name={s.name} error={s.errorCount > 0} text={`${s.name} (${s.spanCount}${s.errorCount ? `, ${s.errorCount} errors` : ''})`} />
+            <ServiceChip key={s.name} name={s.name} error={s.errorCount > 0} text={`${s.name} (${s.spanCount}${s.errorCount ? `, ${s.errorCount} error${s.errorCount === 1 ? '' : 's'}` : ''})`} />
           ))}
         </div>
         {model.warnings.length ? (
@@ -129,9 +130,12 @@ export function TracePage() {
   useEffect(() => {
     const controller = new AbortController();
     setLoaded({ status: 'loading' });
-    fetchTrace(traceID, controller.signal)
-      .then((trace) => {
+    // The service list gives each service the colour it has in the search results.
+    const services = fetchServices(controller.signal).catch(() => [] as string[]);
+    Promise.all([fetchTrace(traceID, controller.signal), services])
+      .then(([trace, list]) => {
         if (controller.signal.aborted) return;
+        serviceColors.seed(list);
         if (!trace || !trace.spans?.length) setLoaded({ status: 'missing' });
         else setLoaded({ status: 'ok', trace, model: buildTraceModel(trace) });
       })

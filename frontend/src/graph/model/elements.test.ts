@@ -43,6 +43,9 @@ describe('Kiali graph JSON to cytoscape elements', () => {
     const plain: EdgeData = { id: 'x', source: 'a', target: 'b', traffic: { protocol: 'http', rates: { http: '1.00' } }, responseTime: '250' };
     expect(edgeLabel(plain, 'p95')).toBe('250ms');
     expect(edgeLabel(plain, 'p99')).toBe('');
+    // The API sends the quantiles as strings.
+    const strings: EdgeData = { ...plain, responseTimes: { avg: '9.83', p50: '8.45', p95: '23.47', p99: '33.86' } };
+    expect(['p50', 'p95', 'p99'].map((q) => edgeLabel(strings, q as 'p50'))).toEqual(['8.4ms', '23ms', '34ms']);
     const idle: EdgeData = { id: 'y', source: 'a', target: 'b', traffic: { protocol: 'http', rates: { http: '0' } } };
     expect(edgeWidth(idle)).toBe(1);
     expect(edgeWidth(edge('e9'))).toBeLessThan(edgeWidth(edge('e0')));

@@ -42,6 +42,8 @@ export interface CyEdgeDefinition {
     protocol: string;
     rate: number;
     health: string;
+    /** some requests used mutual TLS: the security badge shows */
+    mtls: boolean;
   };
 }
 
@@ -97,9 +99,10 @@ export function nodeKind(node: NodeData): string {
   }
 }
 
-function responseTimeMs(edge: EdgeData, quantile: 'p50' | 'p95' | 'p99'): number | null {
-  const times = edge.responseTimes;
-  if (times && typeof times[quantile] === 'number') return times[quantile] as number;
+/** An edge's response time quantile in ms, null when the edge has none. */
+export function responseTimeMs(edge: EdgeData, quantile: 'avg' | 'p50' | 'p95' | 'p99'): number | null {
+  const value = edge.responseTimes?.[quantile];
+  if (value !== undefined && value !== null && value !== '') return parseRate(value);
   // Kiali's single responseTime is the p95 unless asked otherwise.
   if (quantile === 'p95' && edge.responseTime !== undefined && edge.responseTime !== '') {
     return parseRate(edge.responseTime);
@@ -167,6 +170,7 @@ export function edgeElement(edge: EdgeData, options: ElementOptions): CyEdgeDefi
       protocol: edgeProtocol(edge),
       rate: edgeRate(edge),
       health: edgeHealth(edge),
+      mtls: parseRate(edge.isMTLS) > 0,
     },
   };
 }

@@ -37,6 +37,33 @@ describe('graph page settings', () => {
     );
   });
 
+  it('keeps the replay time, boxes, display options and expressions in the URL', () => {
+    const q = {
+      ...DEFAULT_QUERY,
+      namespaces: ['bookinfo'],
+      duration: 86400,
+      queryTime: 1796280000,
+      boxBy: ['namespace', 'app'],
+      idleEdges: true,
+      security: true,
+      animation: true,
+      find: 'rt > 1000',
+      hide: 'node = unknown',
+      focus: 'bookinfo/reviews',
+    };
+    const search = graphQueryToSearch(q);
+    expect(parseGraphQuery(search)).toEqual(q);
+    expect(graphApiUrl(q)).toBe(
+      '/api/v1/graph?namespaces=bookinfo&graphType=versionedApp&duration=86400s&injectServiceNodes=true&boxBy=namespace%2Capp&includeIdleEdges=true&queryTime=1796280000',
+    );
+    expect(parseGraphQuery('?boxBy=app,bogus,cluster&queryTime=-4').boxBy).toEqual(['cluster', 'app']);
+    expect(parseGraphQuery('?queryTime=-4').queryTime).toBeNull();
+    const node = { ...DEFAULT_QUERY, namespaces: ['bookinfo'], node: 'bookinfo/app/reviews' };
+    expect(parseGraphQuery(graphQueryToSearch(node))).toEqual(node);
+    expect(graphApiUrl(node)).toBe('/api/v1/graph/node?namespaces=bookinfo&graphType=versionedApp&duration=300s&injectServiceNodes=true&namespace=bookinfo&app=reviews');
+    expect(parseGraphQuery('?node=bookinfo/pod/x').node).toBe('');
+  });
+
   it('picks the application namespaces by default', () => {
     expect(defaultNamespaces(['kube-system', 'istio-system', 'shop', 'bookinfo'])).toEqual(['bookinfo', 'shop']);
     expect(defaultNamespaces(['istio-system'])).toEqual(['istio-system']);

@@ -9,7 +9,7 @@ const state = stateFromGraph(structuredClone(bookinfo) as unknown as GraphJson);
 describe('side panel figures', () => {
   it('explains the unknown node by reason, most requests first', () => {
     const rows = unknownReasonRows(state.nodes.get('unknown')!);
-    expect(rows.map((r) => [r.reason, r.requests, r.percent])).toEqual([
+    expect(rows.map((r) => [r.reason, r.rate, r.percent])).toEqual([
       ['nodeport', 12, 80],
       ['probe', 3, 20],
     ]);

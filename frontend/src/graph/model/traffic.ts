@@ -124,23 +124,24 @@ export const UNKNOWN_REASONS: Record<string, string> = {
 
 export interface UnknownReasonRow {
   reason: string;
-  requests: number;
+  /** requests per second over the window */
+  rate: number;
   percent: number;
   description: string;
 }
 
-/** The unknown node's reasons, most requests first. */
+/** The unknown node's reasons (rates, sent as strings), busiest first. */
 export function unknownReasonRows(node: NodeData): UnknownReasonRow[] {
   const reasons = node.unknownReason ?? {};
-  const total = Object.values(reasons).reduce((sum, n) => sum + (Number(n) || 0), 0);
+  const total = Object.values(reasons).reduce<number>((sum, n) => sum + parseRate(n), 0);
   return Object.entries(reasons)
     .map(([reason, n]) => ({
       reason,
-      requests: Number(n) || 0,
-      percent: total > 0 ? ((Number(n) || 0) / total) * 100 : 0,
+      rate: parseRate(n),
+      percent: total > 0 ? (parseRate(n) / total) * 100 : 0,
       description: UNKNOWN_REASONS[reason] ?? '',
     }))
-    .sort((a, b) => b.requests - a.requests || a.reason.localeCompare(b.reason));
+    .sort((a, b) => b.rate - a.rate || a.reason.localeCompare(b.reason));
 }
 
 export interface GraphTotals {

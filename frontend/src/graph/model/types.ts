@@ -45,8 +45,8 @@ export interface NodeData {
   hasVS?: unknown;
   isInjected?: boolean;
   isBox?: string;
-  /** meshview: why traffic came from the unknown source, requests per reason. */
-  unknownReason?: Record<string, number>;
+  /** meshview: why traffic came from the unknown source, requests per second per reason. */
+  unknownReason?: Record<string, number | string>;
   [key: string]: unknown;
 }
 
@@ -59,11 +59,12 @@ export interface EdgeTraffic {
   responses?: Responses;
 }
 
+/** Milliseconds; the API sends them as strings, as Kiali sends its rates. */
 export interface ResponseTimes {
-  avg?: number;
-  p50?: number;
-  p95?: number;
-  p99?: number;
+  avg?: number | string;
+  p50?: number | string;
+  p95?: number | string;
+  p99?: number | string;
 }
 
 export interface EdgeData {

@@ -39,6 +39,10 @@ describe('service colours', () => {
     expect(colors.get('reviews')).toBe('#1');
     expect(colors.get('details')).toBe('#1');
     expect(SERVICE_PALETTE).toHaveLength(20);
+    const seeded = new ServiceColors(['#1', '#2', '#3']);
+    seeded.get('ratings');
+    seeded.seed(['reviews', 'details', 'ratings']);
+    expect([seeded.get('ratings'), seeded.get('details'), seeded.get('reviews')]).toEqual(['#1', '#2', '#3']);
   });
 });
 

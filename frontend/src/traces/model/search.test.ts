@@ -45,5 +45,10 @@ describe('trace search form', () => {
     expect(formFromSearch(search)).toEqual(form);
     expect(formToSearch(DEFAULT_FORM)).toBe('');
     expect(formFromSearch('?lookback=3y&limit=-4')).toEqual(DEFAULT_FORM);
+    // A fixed window, as the graph's links send: it replaces the lookback in the query.
+    const window = { ...DEFAULT_FORM, service: 'reviews', start: 1_764_119_700_000_000, end: 1_764_120_000_000_000 };
+    expect(formFromSearch(formToSearch(window))).toEqual(window);
+    expect(Object.fromEntries(buildTraceQuery(window, 1))).toMatchObject({ start: '1764119700000000', end: '1764120000000000', lookback: 'custom' });
+    expect(formFromSearch('?start=5&end=2')).toEqual(DEFAULT_FORM);
   });
 });

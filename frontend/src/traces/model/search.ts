@@ -12,6 +12,9 @@ export interface SearchForm {
   minDuration: string;
   maxDuration: string;
   limit: number;
+  /** A fixed window in µs since the epoch (a link from the graph); null: the lookback. */
+  start: number | null;
+  end: number | null;
 }
 
 export const LOOKBACKS = [
@@ -33,6 +36,8 @@ export const DEFAULT_FORM: SearchForm = {
   minDuration: '',
   maxDuration: '',
   limit: 20,
+  start: null,
+  end: null,
 };
 
 export const MAX_LIMIT = 1500;
@@ -129,10 +134,16 @@ export function buildTraceQuery(form: SearchForm, nowUs: number): URLSearchParam
   if (form.operation) p.set('operation', form.operation);
   const { tags } = parseTags(form.tags);
   if (Object.keys(tags).length) p.set('tags', JSON.stringify(tags));
-  const end = Math.floor(nowUs);
-  p.set('start', String(end - lookbackUs(form.lookback)));
-  p.set('end', String(end));
-  p.set('lookback', form.lookback);
+  if (form.start !== null && form.end !== null) {
+    p.set('start', String(form.start));
+    p.set('end', String(form.end));
+    p.set('lookback', 'custom');
+  } else {
+    const end = Math.floor(nowUs);
+    p.set('start', String(end - lookbackUs(form.lookback)));
+    p.set('end', String(end));
+    p.set('lookback', form.lookback);
+  }
   if (form.minDuration.trim()) p.set('minDuration', form.minDuration.trim());
   if (form.maxDuration.trim()) p.set('maxDuration', form.maxDuration.trim());
   p.set('limit', String(form.limit));
@@ -152,7 +163,14 @@ export function formFromSearch(search: string): SearchForm {
     minDuration: p.get('minDuration') ?? '',
     maxDuration: p.get('maxDuration') ?? '',
     limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, MAX_LIMIT) : DEFAULT_FORM.limit,
+    ...customRange(p.get('start'), p.get('end')),
   };
+}
+
+function customRange(start: string | null, end: string | null): { start: number | null; end: number | null } {
+  const s = Number(start);
+  const e = Number(end);
+  return start && end && Number.isSafeInteger(s) && Number.isSafeInteger(e) && s > 0 && s < e ? { start: s, end: e } : { start: null, end: null };
 }
 
 /** The page's query string for a form; empty fields are left out. */
@@ -165,6 +183,10 @@ export function formToSearch(form: SearchForm): string {
   if (form.minDuration.trim()) p.set('minDuration', form.minDuration.trim());
   if (form.maxDuration.trim()) p.set('maxDuration', form.maxDuration.trim());
   if (form.limit !== DEFAULT_FORM.limit) p.set('limit', String(form.limit));
+  if (form.start !== null && form.end !== null) {
+    p.set('start', String(form.start));
+    p.set('end', String(form.end));
+  }
   const s = p.toString();
   return s ? `?${s}` : '';
 }
