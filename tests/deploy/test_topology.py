@@ -19,15 +19,17 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
 from django.conf import settings
+from django.db import connections
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -43,7 +45,9 @@ COMPOSE = ROOT / "docker" / "compose.yaml"
 NGINX = "/usr/sbin/nginx"
 CONTAINER_DATA_DIR = "/var/lib/meshview"  # the Dockerfile's MESHVIEW_DATA_DIR
 SETTLE_SECONDS = 2
+T = TypeVar("T")
 GRAPH_PATH = "/ws/graph/?namespaces=bookinfo&graphType=workload&duration=5m&sources=accesslogs"
+GRAPH_PAGE = "/graph?namespaces=bookinfo&graphType=workload&duration=300s&injectServiceNodes=false&sources=accesslogs"
 
 
 @dataclass
@@ -334,11 +338,33 @@ def node(pod: meshsim.Pod) -> str:
     return f"workload:Kubernetes:{pod.namespace}:{pod.workload}"
 
 
+def from_database(query: Callable[[], T]) -> T:
+    """Run an ORM query in a thread of its own: Playwright's sync API keeps an event loop running
+    in the test's thread, where Django refuses database calls."""
+
+    def run() -> T:
+        try:
+            return query()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
+
+
+def accepted_sockets(process: Process) -> int:
+    """How many live graph sockets the web process has accepted so far (uvicorn logs each)."""
+    return len(re.findall(r'"WebSocket /ws/graph/\S*" \[accepted\]', process.output()))
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.nginx
+@pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_the_production_topology_behind_nginx(deployment: Deployment) -> None:
+def test_the_production_topology_behind_nginx(deployment: Deployment, output_dir: Path, browser: Any) -> None:
+    from playwright.sync_api import expect
+
     webs = {f"127.0.0.1:{w.port}": w for w in deployment.webs}
 
     # Live graph sockets through nginx until each web process holds one.
@@ -369,17 +395,31 @@ def test_the_production_topology_behind_nginx(deployment: Deployment) -> None:
     # The worker settles: a server-side record without its client side waits in the database for
     # SETTLE_SECONDS; no web process ingests after it, so only beat's task on the worker can settle it.
     deployment.ingest([Call(None, SERVICES["reviews"], REVIEWS["v2"])], sides="server")
-    assert PendingRequest.objects.count() == 1
+    assert from_database(PendingRequest.objects.count) == 1
     for web, socket in sockets.items():
         seen = receive_edges(socket, {node(REVIEWS["v2"])}, timeout=SETTLE_SECONDS + 20)
         assert node(REVIEWS["v2"]) in seen, f"the socket on {web} never saw the settled request:\n{deployment.logs()}"
-    assert PendingRequest.objects.count() == 0
+    assert from_database(PendingRequest.objects.count) == 0
     deployment.wait_for_log(deployment.by_name("worker"), r"settle_requests\[[^\]]+\] succeeded in [\d.]+s: 1\b")
 
-    # Kill a web process while spans stream in through nginx: every acknowledged span is stored,
-    # and its socket reconnects, through nginx, to the other process.
-    victim_address, victim_socket = next(iter(sockets.items()))
+    # The browser app through nginx: its live graph socket is held by one of the web processes.
+    accepted = {web: accepted_sockets(process) for web, process in webs.items()}
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_cookies([{"name": "sessionid", "value": deployment.session, "url": deployment.url}])
+    page = context.new_page()
+    page.goto(deployment.url + GRAPH_PAGE)
+    indicator = page.get_by_test_id("live-indicator")
+    expect(indicator).to_have_attribute("data-state", "live", timeout=20_000)
+    holders = [web for web, process in webs.items() if accepted_sockets(process) > accepted[web]]
+    assert len(holders) == 1, f"the page's socket is on {holders}"
+    edges_shown = page.get_by_test_id("panel-summary").locator("dt:text-is('Edges') + dd")
+    expect(edges_shown).to_have_text(str(len(took) + 1))
+
+    # Kill the web process that holds the page's socket while spans stream in through nginx: every
+    # acknowledged span is stored, and the sockets it held reconnect, through nginx, to the other.
+    victim_address, victim_socket = holders[0], sockets[holders[0]]
     (survivor,) = set(webs) - {victim_address}
+    accepted_before_kill = accepted_sockets(webs[survivor])
     answers: list[tuple[float, int, str, set[str]]] = []
     stop = threading.Event()
 
@@ -411,13 +451,16 @@ def test_the_production_topology_behind_nginx(deployment: Deployment) -> None:
         stop.set()
         sender.join()
     acknowledged = set().union(*(ids for _, status, _, ids in answers if status == 200))
-    stored = set(Span.objects.values_list("span_id", flat=True))
+    stored = set(from_database(lambda: list(Span.objects.values_list("span_id", flat=True))))
     assert acknowledged <= stored, f"{len(acknowledged - stored)} acknowledged spans are not stored"
     after = [(status, web) for moment, status, web, _ in answers if moment > killed_at]
     assert {web for status, web in after if status == 200} == {survivor}
     failed = [a for a in answers if a[1] != 200]
     assert len(failed) <= 1, f"only the export in flight at the kill may fail: {failed}"
 
+    # The page reconnected by itself, to the survivor.
+    expect(indicator).to_have_attribute("data-state", "live", timeout=30_000)
+    assert accepted_sockets(webs[survivor]) == accepted_before_kill + 1
     with pytest.raises(ConnectionClosed):
         while True:
             victim_socket.recv(timeout=10)
@@ -428,3 +471,6 @@ def test_the_production_topology_behind_nginx(deployment: Deployment) -> None:
     deployment.ingest([Call(PRODUCTPAGE, SERVICES["reviews"], REVIEWS["v3"])])
     for live in (socket, sockets[survivor]):
         assert node(REVIEWS["v3"]) in receive_edges(live, {node(REVIEWS["v3"])})
+    expect(edges_shown).to_have_text(str(len(took) + 2), timeout=15_000)
+    page.screenshot(path=output_dir / "graph-after-failover.png")
+    context.close()
