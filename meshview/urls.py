@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from meshview.core import views as core_views
@@ -27,4 +27,6 @@ urlpatterns = [
     path("traces", core_views.frontend),
     path("traces/<str:trace_id>", core_views.frontend),
     path("alerts", core_views.frontend),
+    path("dependencies", core_views.frontend),
+    re_path(r"^(?P<path>.+)$", core_views.frontend_not_found),
 ]

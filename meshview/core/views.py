@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -76,8 +76,21 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
+# Paths of the APIs and protocols: an unknown one is a plain 404 for the client that asked.
+NOT_APP_PATHS = ("api/", "jaeger/", "kiali/", "v1/", "ws/", "static/", "admin/", "accounts/")
+
+
 @require_GET
-def frontend(request: HttpRequest, **route: str) -> HttpResponseBase:
+def frontend_not_found(request: HttpRequest, path: str) -> HttpResponseBase:
+    """An unknown address outside the APIs: the browser app with status 404, which shows its
+    own "page not found" with the navigation; raises Http404 for an API path."""
+    if path.startswith(NOT_APP_PATHS):
+        raise Http404(path)
+    return frontend(request, status=404)
+
+
+@require_GET
+def frontend(request: HttpRequest, status: int = 200, **route: str) -> HttpResponseBase:
     """The browser app's page for every client-side route."""
     if not settings.MESHVIEW_ANONYMOUS_ACCESS and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -88,4 +101,4 @@ def frontend(request: HttpRequest, **route: str) -> HttpResponseBase:
             status=503,
             content_type="text/plain",
         )
-    return FileResponse(index.open("rb"), content_type="text/html; charset=utf-8")
+    return FileResponse(index.open("rb"), content_type="text/html; charset=utf-8", status=status)

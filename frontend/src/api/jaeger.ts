@@ -38,3 +38,15 @@ export async function fetchTrace(traceID: string, signal?: AbortSignal): Promise
   const trace = Array.isArray(body?.data) ? body.data[0] : undefined;
   return trace ?? null;
 }
+
+export interface DependencyLink {
+  parent: string;
+  child: string;
+  callCount: number;
+}
+
+/** Service calls over `lookbackMs` up to `endMs` (Jaeger's /api/dependencies, ms units). */
+export async function fetchDependencies(endMs: number, lookbackMs: number, signal?: AbortSignal): Promise<DependencyLink[]> {
+  const body = await getJson<JaegerEnvelope<DependencyLink[] | null>>(`${BASE}/dependencies?endTs=${endMs}&lookback=${lookbackMs}`, signal);
+  return Array.isArray(body?.data) ? body.data : [];
+}

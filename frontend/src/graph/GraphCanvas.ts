@@ -1,7 +1,7 @@
 // What the graph page does with its cytoscape instance: the graph is set once per query, then
 // patched by deltas so that positions, zoom and selection survive updates.
-import cytoscape from 'cytoscape';
-import dagre from 'cytoscape-dagre';
+import type cytoscape from 'cytoscape';
+import '../ui/cytoscape';
 import { edgeElement, nodeElement, toElements, type ElementOptions } from './model/elements';
 import type { AppliedDelta, GraphState } from './model/store';
 import { layeredPositionsFor } from './model/layout';
@@ -9,8 +9,6 @@ import { graphToSvg, type SvgEdge, type SvgNode } from './model/svgExport';
 import type { Matches } from './model/expressions';
 import type { EdgeData, NodeData } from './model/types';
 import { graphStylesheet } from './style';
-
-cytoscape.use(dagre);
 
 /** Above this many nodes the canvas uses the cheap layout and rendering shortcuts. */
 export const LARGE_GRAPH = 300;

@@ -5,6 +5,7 @@ import './app.css';
 const NAV = [
   { section: 'graph', href: '/graph', label: 'Graph' },
   { section: 'traces', href: '/traces', label: 'Traces' },
+  { section: 'dependencies', href: '/dependencies', label: 'Dependencies' },
   { section: 'alerts', href: '/alerts', label: 'Alerts' },
 ] as const;
 

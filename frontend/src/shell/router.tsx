@@ -19,6 +19,8 @@ export const router = createBrowserRouter([
       { index: true, element: <ToGraph /> },
       { path: 'graph', lazy: async () => ({ Component: (await import('../graph/GraphPage')).GraphPage }) },
       { path: 'traces', lazy: async () => ({ Component: (await import('../traces/SearchPage')).SearchPage }) },
+      { path: 'traces/compare', lazy: async () => ({ Component: (await import('../traces/ComparePage')).ComparePage }) },
+      { path: 'dependencies', lazy: async () => ({ Component: (await import('../traces/DependenciesPage')).DependenciesPage }) },
       { path: 'traces/:traceID', lazy: async () => ({ Component: (await import('../traces/TracePage')).TracePage }) },
       { path: 'alerts', lazy: async () => ({ Component: (await import('../alerts/AlertsPage')).AlertsPage }) },
       { path: '*', element: <NotFoundPage /> },

@@ -18,10 +18,29 @@ export function ServiceChip({ name, text, error }: { name: string; text: string;
   );
 }
 
-export function ResultRow({ row, maxDuration, nowMs, fresh = false }: { row: TraceSummaryRow; maxDuration: number; nowMs: number; fresh?: boolean }) {
+export function ResultRow({
+  row,
+  maxDuration,
+  nowMs,
+  fresh = false,
+  picked,
+  onPick,
+}: {
+  row: TraceSummaryRow;
+  maxDuration: number;
+  nowMs: number;
+  fresh?: boolean;
+  /** chosen for the compare */
+  picked: boolean;
+  onPick: (picked: boolean) => void;
+}) {
   const width = maxDuration > 0 ? Math.max(0.5, (row.duration / maxDuration) * 100) : 0;
   return (
-    <Link
+    <div className="result-wrap">
+      <label className="compare-pick" title="Compare this trace">
+        <input type="checkbox" data-testid="compare-pick" checked={picked} onChange={(e) => onPick(e.target.checked)} />
+      </label>
+      <Link
       className={`result-row${fresh ? ' fresh' : ''}${row.errorCount ? ' has-errors' : ''}`}
       to={traceHref(row.traceID)}
       data-testid="trace-row"
@@ -56,7 +75,8 @@ export function ResultRow({ row, maxDuration, nowMs, fresh = false }: { row: Tra
           <span className="muted">{formatAgo(row.startTime / 1000, nowMs)}</span>
         </span>
       </div>
-    </Link>
+      </Link>
+    </div>
   );
 }
 

@@ -4,11 +4,12 @@ import { useEffect, useRef, useState } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 import { isAbort } from '../api/http';
 import { fetchOperations, fetchServices, searchTraces } from '../api/jaeger';
+import { fetchRequestIdTraces } from '../api/meshview';
 import { LiveSocket, type LiveState } from '../api/live';
 import { EmptyState } from '../ui/EmptyState';
 import { useTitle } from '../ui/useTitle';
 import { LOOKBACKS, MAX_LIMIT, buildTraceQuery, formFromSearch, formToSearch, validateForm, type FormProblems, type SearchForm } from './model/search';
-import { SORTS, fromSummaryV3, mergeLive, sortRows, summarizeTrace, type SortKey, type TraceSummaryRow } from './model/summary';
+import { SORTS, fromSummaryV3, sortRows, summarizeTrace, type SortKey, type TraceSummaryRow } from './model/summary';
 import type { TracesLiveMessage } from './model/types';
 import { serviceColors } from './model/colors';
 import { formatDateTime } from '../ui/time';
@@ -47,32 +48,87 @@ function Options({ values, allLabel, value }: { values: string[]; allLabel: stri
   );
 }
 
-/** The live tail: summaries of new traces as meshview receives them. */
-function useLiveTail(on: boolean) {
+/**
+ * The live tail: the search kept current. Each push of new traces from /ws/traces/ runs the
+ * search again (at most once a second), so the tail keeps to every field of the form.
+ */
+function useLiveTail(on: boolean, search: string) {
   const [rows, setRows] = useState<TraceSummaryRow[]>([]);
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [state, setState] = useState<LiveState>('stopped');
   useEffect(() => {
     if (!on) return;
     setRows([]);
+    const form = { ...formFromSearch(search), start: null, end: null };
+    const controller = new AbortController();
+    let seen: Set<string> | null = null;
+    let timer: number | undefined;
+    let running = false;
+    let again = false;
+    const refresh = async () => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      try {
+        const found = (await searchTraces(buildTraceQuery(form, Date.now() * 1000), controller.signal)).map(summarizeTrace);
+        const previous = seen;
+        seen = new Set(found.map((r) => r.traceID));
+        setRows(found);
+        setFresh(new Set(previous ? found.filter((r) => !previous.has(r.traceID)).map((r) => r.traceID) : []));
+      } catch {
+        // The next push tries again; the indicator shows the socket's state.
+      } finally {
+        running = false;
+        if (again && !controller.signal.aborted) {
+          again = false;
+          timer = window.setTimeout(() => void refresh(), 1000);
+        }
+      }
+    };
     const socket = new LiveSocket<TracesLiveMessage>('/ws/traces/', {
       onState: setState,
       onMessage: (message) => {
         if (!message || !Array.isArray(message.traces)) return;
-        const incoming = message.traces.map(fromSummaryV3);
-        if (message.type === 'traces.snapshot') {
-          setRows(mergeLive([], incoming));
-          setFresh(new Set());
-        } else {
-          setRows((current) => mergeLive(current, incoming));
-          setFresh(new Set(incoming.map((r) => r.traceID)));
+        if (message.type === 'traces.snapshot' || message.traces.length) {
+          window.clearTimeout(timer);
+          timer = window.setTimeout(() => void refresh(), 300);
         }
       },
     });
     socket.start();
-    return () => socket.stop();
-  }, [on]);
+    return () => {
+      controller.abort();
+      window.clearTimeout(timer);
+      socket.stop();
+    };
+  }, [on, search]);
   return { rows, fresh, state: on ? state : ('stopped' as LiveState) };
+}
+
+/** An access log's request id: its trace, or the traces that carry it. */
+function RequestIdForm({ initial }: { initial: string }) {
+  const navigate = useNavigate();
+  const [text, setText] = useState(initial);
+  useEffect(() => setText(initial), [initial]);
+  return (
+    <form
+      className="search-form request-id-form"
+      data-testid="request-id-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (text.trim()) navigate(`/traces?requestId=${encodeURIComponent(text.trim())}`);
+      }}
+    >
+      <Field label="Request ID" hint="an access log's x-request-id">
+        <input name="requestId" type="search" placeholder="e.g. 9f0c8f9e-7f5c-4b3a-9d1e-0d6a4e1f2b3c" data-testid="search-request-id" value={text} onChange={(e) => setText(e.target.value)} />
+      </Field>
+      <button type="submit" className="button" data-testid="request-id-submit">
+        Find its trace
+      </button>
+    </form>
+  );
 }
 
 export function SearchPage() {
@@ -89,7 +145,9 @@ export function SearchPage() {
   const [errorText, setErrorText] = useState('');
   const [sort, setSort] = useState<SortKey>('recent');
   const [tailOn, setTailOn] = useState(false);
-  const tail = useLiveTail(tailOn);
+  const [picked, setPicked] = useState<string[]>([]);
+  const tail = useLiveTail(tailOn, location.search);
+  const requestId = new URLSearchParams(location.search).get('requestId') ?? '';
   const resultsColumn = useRef<HTMLDivElement>(null);
   const [plotWidth, setPlotWidth] = useState(640);
 
@@ -136,8 +194,16 @@ export function SearchPage() {
     const controller = new AbortController();
     setSearching(true);
     setErrorText('');
-    searchTraces(buildTraceQuery(next, Date.now() * 1000), controller.signal)
-      .then((traces) => setResults(traces.map(summarizeTrace)))
+    const byRequestId = new URLSearchParams(location.search).get('requestId');
+    const found = byRequestId
+      ? fetchRequestIdTraces(byRequestId, controller.signal).then((traces) => {
+          // One trace carries it: open that trace, as the request's own page.
+          if (traces.length === 1) navigate(traceHref(traces[0].traceId), { replace: true });
+          return traces.map(fromSummaryV3);
+        })
+      : searchTraces(buildTraceQuery(next, Date.now() * 1000), controller.signal).then((traces) => traces.map(summarizeTrace));
+    found
+      .then(setResults)
       .catch((err) => {
         if (isAbort(err)) return;
         setResults([]);
@@ -149,7 +215,7 @@ export function SearchPage() {
         setSearched(true);
       });
     return () => controller.abort();
-  }, [location.search, location.key, ready]);
+  }, [location.search, location.key, ready, navigate]);
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
@@ -160,18 +226,13 @@ export function SearchPage() {
   };
   const set = (patch: Partial<SearchForm>) => setForm({ ...form, ...patch });
 
-  let rows: TraceSummaryRow[];
-  if (tailOn) {
-    rows = sortRows(form.service ? tail.rows.filter((r) => r.services.some((s) => s.name === form.service)) : tail.rows, sort);
-  } else {
-    rows = sortRows(results, sort);
-  }
+  const rows = sortRows(tailOn ? tail.rows : results, sort);
   const title = tailOn
     ? `${rows.length} live trace${rows.length === 1 ? '' : 's'}`
     : searching && !results.length
       ? 'Searching…'
       : searched
-        ? `${rows.length} trace${rows.length === 1 ? '' : 's'}`
+        ? `${rows.length} trace${rows.length === 1 ? '' : 's'}${requestId ? ` with request id ${requestId}` : ''}`
         : 'Traces';
   const maxDuration = rows.length ? Math.max(...rows.map((r) => r.duration)) : 0;
   const now = Date.now();
@@ -259,11 +320,22 @@ export function SearchPage() {
               Find traces
             </button>
           </form>
+          <RequestIdForm initial={requestId} />
         </aside>
         <div className="results" ref={resultsColumn}>
           <div className="results-header">
             <h2 data-testid="results-title">{title}</h2>
             <span className="toolbar-spacer" />
+            <button
+              type="button"
+              className="button"
+              data-testid="compare-selected"
+              disabled={picked.length !== 2}
+              title="Tick two traces to compare them"
+              onClick={() => navigate(`/traces/compare?a=${encodeURIComponent(picked[0])}&b=${encodeURIComponent(picked[1])}`)}
+            >
+              Compare {picked.length}/2
+            </button>
             <label className="control control-check live-toggle">
               <input type="checkbox" role="switch" data-testid="live-tail-toggle" checked={tailOn} onChange={(e) => setTailOn(e.target.checked)} />
               <span>Live tail</span>
@@ -292,11 +364,29 @@ export function SearchPage() {
           <div className="scatter-box">{rows.length ? <Scatter rows={rows} width={plotWidth} onPick={(id) => navigate(traceHref(id))} /> : null}</div>
           <div className="result-list" data-testid={tailOn ? 'live-tail' : 'trace-results'}>
             {rows.length ? (
-              rows.map((row) => <ResultRow key={row.traceID} row={row} maxDuration={maxDuration} nowMs={now} fresh={tailOn && tail.fresh.has(row.traceID)} />)
+              rows.map((row) => (
+                <ResultRow
+                  key={row.traceID}
+                  row={row}
+                  maxDuration={maxDuration}
+                  nowMs={now}
+                  fresh={tailOn && tail.fresh.has(row.traceID)}
+                  picked={picked.includes(row.traceID)}
+                  onPick={(on) => setPicked(on ? [...picked.filter((id) => id !== row.traceID), row.traceID].slice(-2) : picked.filter((id) => id !== row.traceID))}
+                />
+              ))
             ) : tailOn ? (
               <EmptyState testid="traces-empty" title="Waiting for traces" text="New traces show up here as meshview receives their spans." />
             ) : searched && !errorText ? (
-              <EmptyState testid="traces-empty" title="No traces found" text="Nothing matches this search. Try a longer lookback, fewer tags or another service." />
+              <EmptyState
+                testid="traces-empty"
+                title="No traces found"
+                text={
+                  requestId
+                    ? `No trace carries the request id ${requestId}: its spans may not have been sent, or the request was not sampled.`
+                    : 'Nothing matches this search. Try a longer lookback, fewer tags or another service.'
+                }
+              />
             ) : null}
           </div>
         </div>

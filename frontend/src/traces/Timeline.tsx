@@ -27,18 +27,21 @@ interface Item {
   row: number;
 }
 
-function SpanRowView({ row, top, total, collapsed, expanded, match, onToggle, onOpen }: {
+function SpanRowView({ row, top, total, range, collapsed, expanded, match, onToggle, onOpen }: {
   row: SpanRow;
   top: number;
   total: number;
+  range: readonly [number, number];
   collapsed: boolean;
   expanded: boolean;
   match: boolean;
   onToggle: () => void;
   onOpen: () => void;
 }) {
-  const left = (row.startOffset / total) * 100;
-  const width = Math.max((row.duration / total) * 100, 0.15);
+  // Fractions of the zoomed range; bars outside it are cut at the column's edges.
+  const scale = range[1] - range[0] || 1;
+  const left = Math.max(-1, ((row.startOffset / total - range[0]) / scale) * 100);
+  const width = Math.min(102 - left, Math.max(((row.startOffset + row.duration) / total - range[0]) / scale * 100 - left, 0.15));
   const color = serviceColors.get(row.serviceName);
   const hasChildren = row.children.length > 0;
   // Duration label beside the bar; inside it when the bar spans (nearly) the whole row.
@@ -98,9 +101,11 @@ function SpanRowView({ row, top, total, collapsed, expanded, match, onToggle, on
   );
 }
 
-export function Timeline({ model, matches, handle, detailActions }: {
+export function Timeline({ model, matches, range = [0, 1], handle, detailActions }: {
   model: TraceModel;
   matches: ReadonlySet<number>;
+  /** the part of the trace shown, as fractions of its duration (the minimap's zoom) */
+  range?: readonly [number, number];
   handle?: Ref<TimelineHandle>;
   /** Extra actions in a span's detail header (links elsewhere). */
   detailActions?: (row: SpanRow) => React.ReactNode;
@@ -109,7 +114,10 @@ export function Timeline({ model, matches, handle, detailActions }: {
   const [expanded, setExpanded] = useState<Set<number>>(() => new Set());
   const scroller = useRef<HTMLDivElement>(null);
   const total = model.duration || 1;
-  const ticks = useMemo(() => timelineTicks(model.duration, 4), [model.duration]);
+  const ticks = useMemo(() => {
+    if (range[0] === 0 && range[1] === 1) return timelineTicks(model.duration, 4);
+    return [0, 0.25, 0.5, 0.75, 1].map((fraction) => ({ fraction, label: formatDuration(model.duration * (range[0] + (range[1] - range[0]) * fraction)) }));
+  }, [model.duration, range]);
 
   const items = useMemo(() => {
     const out: Item[] = [];
@@ -182,6 +190,7 @@ export function Timeline({ model, matches, handle, detailActions }: {
                     row={row}
                     top={v.start}
                     total={total}
+                    range={range}
                     collapsed={collapsed.has(row.index)}
                     expanded={expanded.has(row.index)}
                     match={matches.has(row.index)}

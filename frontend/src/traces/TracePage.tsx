@@ -13,6 +13,12 @@ import { buildTraceModel, findRows, type TraceModel } from './model/tree';
 import type { JaegerTrace } from './model/types';
 import { ServiceChip } from './Results';
 import { Timeline, type TimelineHandle } from './Timeline';
+import { Minimap } from './Minimap';
+import { DagView } from '../ui/DagView';
+import { graphLinkForService } from '../graph/model/links';
+import { compareTraces } from './model/compare';
+import { traceStatistics } from './model/stats';
+import { tagValue, type SpanRow } from './model/tree';
 import './traces.css';
 
 function Fact({ label, value, testid }: { label: string; value: string; testid?: string }) {
@@ -26,8 +32,81 @@ function Fact({ label, value, testid }: { label: string; value: string; testid?:
   );
 }
 
+type View = 'timeline' | 'graph' | 'statistics';
+
+/** The graph at the trace's end with the span's service selected. */
+function spanGraphLink(row: SpanRow, model: TraceModel): string {
+  const namespace = tagValue(model.processes[row.span.processID]?.tags, 'k8s.namespace.name');
+  return graphLinkForService(row.serviceName, typeof namespace === 'string' ? namespace : null, model.endTime);
+}
+
+/** Jaeger's trace graph: the spans folded by call path, with their counts and time. */
+function TraceGraph({ model }: { model: TraceModel }) {
+  const dag = useMemo(() => {
+    const diff = compareTraces(model, null);
+    return {
+      nodes: diff.map((n) => ({
+        id: n.id,
+        label: `${n.service}\n${n.operation}\n${n.countA} span${n.countA === 1 ? '' : 's'} · ${formatDuration(n.durationA)}`,
+        border: serviceColors.get(n.service),
+      })),
+      edges: diff.filter((n) => n.parentId !== null).map((n) => ({ id: `e:${n.id}`, source: n.parentId!, target: n.id })),
+    };
+  }, [model]);
+  return (
+    <div className="dag-stage">
+      <DagView nodes={dag.nodes} edges={dag.edges} testid="trace-graph" />
+    </div>
+  );
+}
+
+function TraceStatistics({ model }: { model: TraceModel }) {
+  const rows = useMemo(() => traceStatistics(model), [model]);
+  return (
+    <div className="trace-stats">
+      <table className="data-table stats-table" data-testid="trace-statistics">
+        <thead>
+          <tr>
+            <th>Service</th>
+            <th>Operation</th>
+            <th className="num">Spans</th>
+            <th className="num">Errors</th>
+            <th className="num">Total</th>
+            <th className="num">Avg</th>
+            <th className="num">Min</th>
+            <th className="num">Max</th>
+            <th className="num">Self time</th>
+            <th className="num">Self %</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={`${r.service}\n${r.operation}`}>
+              <td>
+                <ServiceChip name={r.service} text={r.service} />
+              </td>
+              <td>{r.operation}</td>
+              <td className="num">{r.count}</td>
+              <td className="num">{r.errors || ''}</td>
+              <td className="num">{formatDuration(r.total)}</td>
+              <td className="num">{formatDuration(r.avg)}</td>
+              <td className="num">{formatDuration(r.min)}</td>
+              <td className="num">{formatDuration(r.max)}</td>
+              <td className="num">{formatDuration(r.selfTotal)}</td>
+              <td className="num">{r.selfPercent.toFixed(1)}%</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function TraceView({ trace, model }: { trace: JaegerTrace; model: TraceModel }) {
   const timeline = useRef<TimelineHandle>(null);
+  const [view, setView] = useState<View>('timeline');
+  const [range, setRange] = useState<readonly [number, number]>([0, 1]);
+  const root = model.rows[0];
   const [findText, setFindText] = useState('');
   const [query, setQuery] = useState('');
   const [cursor, setCursor] = useState(-1);
@@ -49,6 +128,11 @@ function TraceView({ trace, model }: { trace: JaegerTrace; model: TraceModel }) 
           {model.rootServiceName}: {model.rootOperationName}
           <span className="trace-id mono">{model.traceID}</span>
         </h1>
+        {root ? (
+          <Link to={spanGraphLink(root, model)} data-testid="trace-graph-link">
+            Show {root.serviceName} on the graph at the trace's time
+          </Link>
+        ) : null}
         <div className="facts-row">
           <Fact label="Trace start" value={formatDateTime(model.startTime / 1000)} />
           <Fact label="Duration" value={formatDuration(model.duration)} testid="trace-duration" />
@@ -71,6 +155,13 @@ function TraceView({ trace, model }: { trace: JaegerTrace; model: TraceModel }) 
         ) : null}
       </header>
       <div className="timeline-controls">
+        <div className="view-tabs" role="tablist">
+          {(['timeline', 'graph', 'statistics'] as const).map((v) => (
+            <button key={v} type="button" role="tab" aria-selected={view === v} data-testid={`view-${v}`} onClick={() => setView(v)}>
+              {v === 'timeline' ? 'Timeline' : v === 'graph' ? 'Trace graph' : 'Statistics'}
+            </button>
+          ))}
+        </div>
         <button type="button" className="tool-button" data-testid="expand-all" onClick={() => timeline.current?.expandAll()}>
           Expand all
         </button>
@@ -115,7 +206,33 @@ function TraceView({ trace, model }: { trace: JaegerTrace; model: TraceModel }) 
           Trace JSON
         </button>
       </div>
-      <Timeline model={model} matches={found} handle={timeline} />
+      {view === 'timeline' ? (
+        <>
+          <div className="minimap-row">
+            <Minimap model={model} range={range} onRange={setRange} />
+            {range[0] > 0 || range[1] < 1 ? (
+              <button type="button" className="tool-button" data-testid="reset-zoom" onClick={() => setRange([0, 1])}>
+                Reset zoom
+              </button>
+            ) : null}
+          </div>
+          <Timeline
+            model={model}
+            matches={found}
+            range={range}
+            handle={timeline}
+            detailActions={(row) => (
+              <Link to={spanGraphLink(row, model)} data-testid="span-graph-link">
+                Show {row.serviceName} on the graph
+              </Link>
+            )}
+          />
+        </>
+      ) : view === 'graph' ? (
+        <TraceGraph model={model} />
+      ) : (
+        <TraceStatistics model={model} />
+      )}
     </div>
   );
 }

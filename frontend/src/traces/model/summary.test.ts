@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summariesOf } from '../../../tests/fixtures/synthetic.mjs';
 import fixture from '../__fixtures__/bookinfo-trace.json';
-import { fromSummaryV3, mergeLive, nanosToMicros, sortRows, summarizeTrace, type TraceSummaryRow } from './summary';
+import { fromSummaryV3, nanosToMicros, sortRows, summarizeTrace, type TraceSummaryRow } from './summary';
 import type { JaegerTrace } from './types';
 
 const bookinfo = (fixture as unknown as { data: JaegerTrace[] }).data[0];
@@ -44,8 +44,5 @@ describe('trace summaries', () => {
     expect(sortRows(rows, 'shortest').map((x) => x.traceID)).toEqual(['b', 'a', 'c']);
     expect(sortRows(rows, 'spans').map((x) => x.traceID)).toEqual(['a', 'c', 'b']);
     expect(sortRows(rows, 'errors')[0].traceID).toBe('b');
-    const merged = mergeLive(rows, [r('a', 1, 70, 5), r('d', 4, 1)], 3);
-    expect(merged.map((x) => x.traceID)).toEqual(['d', 'b', 'c']);
-    expect(mergeLive(rows, [r('a', 1, 70, 5)]).find((x) => x.traceID === 'a')!.spanCount).toBe(5);
   });
 });

@@ -103,14 +103,3 @@ export function sortRows(rows: TraceSummaryRow[], key: SortKey): TraceSummaryRow
       return out.sort(recent);
   }
 }
-
-/**
- * The live tail after a batch: a trace seen again is replaced (it grew), newest first, at most
- * `max` kept.
- */
-export function mergeLive(current: TraceSummaryRow[], incoming: TraceSummaryRow[], max = 200): TraceSummaryRow[] {
-  const byId = new Map<string, TraceSummaryRow>();
-  for (const row of current) byId.set(row.traceID, row);
-  for (const row of incoming) byId.set(row.traceID, row);
-  return [...byId.values()].sort((a, b) => b.startTime - a.startTime).slice(0, max);
-}

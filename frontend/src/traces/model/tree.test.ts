@@ -97,7 +97,8 @@ describe('trace to timeline rows', () => {
   it('finds spans by service, operation and tag value', () => {
     const model = buildTraceModel(bookinfo);
     expect(findRows(model, 'mongodb').size).toBe(2);
-    expect(findRows(model, 'UpstreamOverflow').size).toBe(0);
+    // Log fields are searched too: the circuit-broken call logged an UpstreamOverflow exception.
+    expect(findRows(model, 'UpstreamOverflow').size).toBe(1);
     expect([...findRows(model, '503')].map((i) => model.rows[i].operationName)).toEqual(['ratings.bookinfo.svc.cluster.local:9080/*']);
     expect(findRows(model, '  ').size).toBe(0);
   });

@@ -238,7 +238,10 @@ export function markCriticalPath(rows: SpanRow[]): void {
   }
 }
 
-/** Row indices whose service, operation or tag/process values contain `query` (case-insensitive). */
+/**
+ * Row indices whose service, operation, tags, process tags or log fields contain `query`
+ * (case-insensitive), or whose span id is `query`.
+ */
 export function findRows(model: TraceModel, query: string): Set<number> {
   const q = query.trim().toLowerCase();
   const found = new Set<number>();
@@ -251,7 +254,8 @@ export function findRows(model: TraceModel, query: string): Set<number> {
       row.operationName.toLowerCase().includes(q) ||
       row.spanID.toLowerCase() === q ||
       matches(row.span.tags) ||
-      matches(model.processes[row.span.processID]?.tags)
+      matches(model.processes[row.span.processID]?.tags) ||
+      (row.span.logs ?? []).some((log) => matches(log.fields))
     ) {
       found.add(row.index);
     }
