@@ -3,7 +3,8 @@
 Envoy's tracer tags its spans `guid:x-request-id`; OpenTelemetry instrumentations that capture
 request headers record `http.request.header.x-request-id`, a string array. Both reach the span
 store's `search_tags` (an array as its compact JSON text), which this searches: on PostgreSQL
-through its GIN index, on SQLite along the window's start-time index.
+through its GIN index, on SQLite along the window's start-time index with a substring test
+before the JSON one.
 """
 
 import json
@@ -33,12 +34,16 @@ def find_trace_ids_by_request_id(
         match = " OR ".join(["traces_span.search_tags @> %s::jsonb"] * (len(REQUEST_ID_TAGS) * len(forms)))
         match_params = [json.dumps({key: [form]}) for key in REQUEST_ID_TAGS for form in forms]
     else:
-        # Two tag keys, two forms.
+        # Two tag keys, two forms. A substring test first spares most rows the JSON walk; it
+        # holds for ids that JSON writes unescaped.
         match = (
             "EXISTS (SELECT 1 FROM json_each(traces_span.search_tags) AS tag, json_each(tag.value) AS item "
             "WHERE tag.key IN (%s, %s) AND item.value IN (%s, %s))"
         )
         match_params = [*REQUEST_ID_TAGS, *forms]
+        if request_id.isascii() and request_id.isprintable() and not set(request_id) & {'"', "\\"}:
+            match = f"instr(traces_span.search_tags, %s) > 0 AND {match}"
+            match_params = [request_id, *match_params]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT trace_id, MAX(start_ns) AS latest FROM traces_span "  # noqa: S608  (no input in the text)

@@ -30,6 +30,7 @@ CROSSING = 0xA1  # team-a's frontend calls secret-ns's db
 HIDDEN = 0xB2  # vault calls keystore, both in secret-ns
 CROSSING_ID, HIDDEN_ID = f"{CROSSING:032x}", f"{HIDDEN:032x}"
 SECRET_STATEMENT = "SELECT number FROM cards"
+SECRET_REQUEST_ID = "5ec2e7a1-0000-4000-8000-00000000b2b2"
 FRONTEND = meshsim.Pod("team-a", "frontend-v1", "frontend", "v1", "10.9.0.2")
 VAULT = meshsim.Pod("secret-ns", "vault-v1", "vault", "v1", "10.9.0.7")
 VAULT_SERVICE = meshsim.Service("vault", "secret-ns", cluster_ip="10.96.9.7")
@@ -55,6 +56,14 @@ PROBES: dict[str, list[Probe]] = {
     "api/v1/workloads": [Probe("/api/v1/workloads", ("vault-v1",))],
     "api/v1/namespaces": [Probe("/api/v1/namespaces", ("secret-ns",))],
     "api/v1/graph": [Probe("/api/v1/graph?namespaces=team-a,secret-ns&duration=5m&sources=accesslogs", (VAULT_HOST,))],
+    "api/v1/graph/metrics": [
+        # vault's inbound requests: 5 in one 10-second step, 0.5 per second.
+        Probe("/api/v1/graph/metrics?namespace=secret-ns&workload=vault-v1&duration=5m&step=10", ("0.5",),
+              refused=403)
+    ],
+    "api/v1/traces/request-ids/<str:request_id>": [
+        Probe(f"/api/v1/traces/request-ids/{SECRET_REQUEST_ID}?start=0&end=4102444800000000", (HIDDEN_ID,))
+    ],
     "api/v1/graph/node": [
         Probe("/api/v1/graph/node?namespace=secret-ns&workload=vault-v1&sources=accesslogs", ("vault",), refused=403)
     ],
@@ -169,7 +178,11 @@ def _ingest_secret_ns(client: Client, admin: str) -> None:
             ],
             {"k8s.namespace.name": "secret-ns", "k8s.pod.name": "db-0"},
         ),
-        export("vault", [span(HIDDEN, 1, "read-secret")], {"k8s.namespace.name": "secret-ns"}),
+        export(
+            "vault",
+            [span(HIDDEN, 1, "read-secret", attributes={"guid:x-request-id": SECRET_REQUEST_ID})],
+            {"k8s.namespace.name": "secret-ns"},
+        ),
         export("keystore", [span(HIDDEN, 2, "unseal", parent=1, start_ms=2)], {"service.namespace": "secret-ns"}),
     ]
     for body in exports:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import F, Q, Sum
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,6 +18,7 @@ from meshview.core.access import NamespaceAccess, request_access
 from meshview.graph.build import BadGraphRequest, _duration
 from meshview.graph.series import LATENCY_KEYS, SeriesWindow, default_step, series
 from meshview.mesh.models import TrafficRollup
+from meshview.mesh.unknown import UNKNOWN
 
 KINDS = ("workload", "app", "service")
 # The columns a series step is summed over: what tells an edge, a reporter and a response apart.
@@ -105,6 +107,21 @@ class Selector:
         return self.as_destination(*identity) if direction == "inbound" else self.as_source(*identity)
 
 
+def refusal(params: Mapping[str, str], access: NamespaceAccess) -> str | None:
+    """Why a principal may not chart the node or edge `params` name, None when it may: a node
+    of a namespace it does not see is drawn without details (the unknown node's traffic into
+    what it sees stays visible), and an edge needs one end that it sees, as on the graph."""
+    if not access.restricted:
+        return None
+    if any(k.startswith(("source", "destination")) for k in params):
+        ends = [params.get("sourceNamespace", ""), params.get("destinationNamespace", "")]
+    else:
+        ends = [params.get("namespace", "")]
+    if any(access.allows(namespace) or namespace == UNKNOWN for namespace in ends):
+        return None
+    return f"namespace {' and '.join(sorted(set(ends)))} is not accessible"
+
+
 def visible(access: NamespaceAccess) -> Q:
     """The rollups a principal may chart: those with an end in a namespace it sees, the
     traffic the graph draws for it."""
@@ -181,7 +198,7 @@ class GraphMetricsView(APIView):
             OpenApiParameter("step", int, description="seconds per point, a multiple of 10 (default: about 60 points)"),
             OpenApiParameter("queryTime", int, description="window end, unix seconds (default: now)"),
         ],
-        responses={200: SeriesAnswer},
+        responses={200: SeriesAnswer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -190,5 +207,9 @@ class GraphMetricsView(APIView):
             chosen = Selector(span.first, span.end).select(params)
         except BadSeriesRequest as exc:
             return Response({"detail": str(exc)}, status=400)
-        rows = read_rollups(span.first, span.end, span.step, chosen & visible(request_access(request)))
+        access = request_access(request)
+        refused = refusal(params, access)
+        if refused is not None:
+            return Response({"detail": refused}, status=403)
+        rows = read_rollups(span.first, span.end, span.step, chosen & visible(access))
         return Response(series(rows, span))

@@ -10,11 +10,14 @@ from rest_framework.views import APIView
 
 from meshview.core.access import request_access
 from meshview.traces import queries
-from meshview.traces.jaeger_api import DEFAULT_LOOKBACK_NS, BadParameter, int_param
+from meshview.traces.jaeger_api import BadParameter, int_param
 from meshview.traces.request_ids import find_trace_ids_by_request_id
 
 MAX_REQUEST_ID_LENGTH = 128  # as the access-log rollups keep it
 MAX_TRACES = 20
+# An access log at hand is usually recent; SQLite reads every span of the window (PostgreSQL
+# uses its tag index), so the default window is short and `start` reaches further back.
+DEFAULT_LOOKBACK_US = 3600 * 1_000_000
 
 
 class RequestIdTracesView(APIView):
@@ -25,7 +28,7 @@ class RequestIdTracesView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("request_id", str, OpenApiParameter.PATH, description="the x-request-id of an access log"),
-            OpenApiParameter("start", int, description="µs since the epoch (default: 2 days before end)"),
+            OpenApiParameter("start", int, description="µs since the epoch (default: 1 hour before end)"),
             OpenApiParameter("end", int, description="µs since the epoch (default: now)"),
         ],
         responses={200: OpenApiTypes.OBJECT},
@@ -36,7 +39,7 @@ class RequestIdTracesView(APIView):
         try:
             now_us = int(time.time() * 1e6)
             end_us = int_param(request, "end", now_us) or now_us
-            start_us = int_param(request, "start", end_us - DEFAULT_LOOKBACK_NS // 1000) or 0
+            start_us = int_param(request, "start", end_us - DEFAULT_LOOKBACK_US) or 0
         except BadParameter as exc:
             return Response({"detail": str(exc)}, status=400)
         access = request_access(request)
