@@ -130,6 +130,8 @@ UNNAMESPACED = {
     "traces": "the browser app's page",
     "traces/<str:trace_id>": "the browser app's page",
     "alerts": "the browser app's page",
+    "dependencies": "the browser app's page",
+    "(?P<path>.+)": "the browser app's page-not-found, for any other address",
 }
 
 
