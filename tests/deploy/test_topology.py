@@ -44,7 +44,7 @@ from tests.meshsim import DETAILS, PRODUCTPAGE, RATINGS, REVIEWS, SERVICES, Call
 COMPOSE = ROOT / "docker" / "compose.yaml"
 NGINX = "/usr/sbin/nginx"
 CONTAINER_DATA_DIR = "/var/lib/meshview"  # the Dockerfile's MESHVIEW_DATA_DIR
-SETTLE_SECONDS = 2
+SETTLE_SECONDS = 4
 T = TypeVar("T")
 GRAPH_PATH = "/ws/graph/?namespaces=bookinfo&graphType=workload&duration=5m&sources=accesslogs"
 GRAPH_PAGE = "/graph?namespaces=bookinfo&graphType=workload&duration=300s&injectServiceNodes=false&sources=accesslogs"
