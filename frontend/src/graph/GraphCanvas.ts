@@ -5,7 +5,6 @@ import '../ui/cytoscape';
 import { edgeElement, nodeElement, toElements, type ElementOptions } from './model/elements';
 import type { AppliedDelta, GraphState } from './model/store';
 import { layeredPositionsFor } from './model/layout';
-import { graphToSvg, type SvgEdge, type SvgNode } from './model/svgExport';
 import type { Matches } from './model/expressions';
 import type { EdgeData, NodeData } from './model/types';
 import { graphStylesheet } from './style';
@@ -172,35 +171,9 @@ export class GraphCanvas {
     return this.cy.png({ output: 'blob', full: true, scale: 2, bg: '#ffffff', maxWidth: 8000, maxHeight: 8000 });
   }
 
+  /** The whole graph as SVG, drawn by cytoscape-svg from the canvas renderer's own drawing. */
   svg(): string {
-    const nodes: SvgNode[] = this.cy.nodes().map((n) => {
-      const p = n.position();
-      return {
-        id: n.id(),
-        x: p.x,
-        y: p.y,
-        width: n.width(),
-        height: n.height(),
-        shape: String(n.style('shape')),
-        fill: String(n.style('background-color')),
-        stroke: String(n.style('border-color')),
-        dashed: n.style('border-style') === 'dashed',
-        label: String(n.data('label') ?? ''),
-        isParent: n.isParent(),
-      };
-    });
-    const edges: SvgEdge[] = this.cy.edges().map((e) => ({
-      id: e.id(),
-      x1: e.source().position().x,
-      y1: e.source().position().y,
-      x2: e.target().position().x,
-      y2: e.target().position().y,
-      color: String(e.data('color')),
-      width: Number(e.data('width')) || 1,
-      dashed: e.data('protocol') === 'tcp',
-      label: String(e.data('label') ?? ''),
-    }));
-    return graphToSvg(nodes, edges);
+    return (this.cy as cytoscape.Core & { svg(options: object): string }).svg({ full: true, scale: 1, bg: '#ffffff' });
   }
 
   /**

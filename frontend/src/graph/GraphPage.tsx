@@ -17,6 +17,9 @@ import { EDGE_LABEL_MODES, type ElementOptions } from './model/elements';
 import { hiddenElements, matchElements, parseExpression, type Expression } from './model/expressions';
 import { edgeTraceLinks, focusedNode, graphWindow, nodeTraceLinks, type TraceLink } from './model/links';
 import { DisplayMenu, ExpressionInput, ReplayBar } from './Toolbar';
+import { SeriesCharts } from './Charts';
+import { seriesQuery } from './model/series';
+import { edgeProtocol } from './model/health';
 import { formatWindow } from './model/format';
 import {
   BOX_BY,
@@ -235,6 +238,8 @@ export function GraphPage() {
   let panel: React.ReactNode = null;
   if (state) {
     const window = graphWindow(query.queryTime ?? (state.timestamp || Math.floor(Date.now() / 1000)), query.duration);
+    // The charts follow the live graph every 30 s.
+    const chartsRefresh = Math.floor((state.timestamp || 0) / 30);
     if (shownSelection?.kind === 'node') {
       const node = state.nodes.get(shownSelection.id)!;
       const kind = node.nodeType === 'app' || node.nodeType === 'workload' || node.nodeType === 'service' ? node.nodeType : null;
@@ -249,6 +254,7 @@ export function GraphPage() {
               </button>
             ) : null}
           </div>
+          <SeriesCharts query={seriesQuery({ node }, state.graphType, query.duration, query.queryTime)} tcp={false} refresh={chartsRefresh} />
         </NodePanel>
       );
     } else if (shownSelection?.kind === 'edge') {
@@ -258,6 +264,11 @@ export function GraphPage() {
           <div className="panel-links">
             <TraceLinks links={edgeTraceLinks(edge, state.nodes.get(edge.source), state.nodes.get(edge.target), window)} testid="edge-traces-link" />
           </div>
+          <SeriesCharts
+            query={seriesQuery({ edge, source: state.nodes.get(edge.source), target: state.nodes.get(edge.target) }, state.graphType, query.duration, query.queryTime)}
+            tcp={edgeProtocol(edge) === 'tcp'}
+            refresh={chartsRefresh}
+          />
         </EdgePanel>
       );
     } else {
