@@ -7,6 +7,7 @@ name       layout
 ========== =====================================================================================
 envoy      Envoy's default; Istio 1.0 gateways
 istio-1.0  Istio 1.0 sidecars: + upstream cluster and the three addresses
+istio-1.0-sni  later Istio 1.0 releases: + requested server name (no Mixer status yet)
 istio-1.1  + quoted Mixer status after the flags, + requested server name
 istio-1.2  + quoted upstream transport failure reason after the Mixer status
 istio-1.3  + route name (Istio 1.3 to 1.7)
@@ -37,6 +38,8 @@ group per command operator. Operators map to record keys (see ``meshview.envoy.r
   counts, connection ids and ``%GRPC_STATUS(NUMBER)%`` are ints there; the rest are strings.
 
 The truncation suffix (``:N``) does not change matching. ``%%`` is a literal percent sign.
+In a request line (``"%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL%"``) the protocol is the last word
+and the path everything between the method and it: Envoy prints a path's raw spaces as they came.
 A value is a run of non-blanks, except that an operator directly followed by a ``"`` is a quoted
 field, which may hold blanks, commas and quotes (a quote inside counts as the closing one only
 when the format's text after the closing quote follows it). Matching ignores trailing whitespace.
@@ -79,6 +82,7 @@ _DETAILS = "%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%"
 BUILTIN_FORMATS: dict[str, str] = {
     "envoy": f"{_REQUEST_LINE} {_COUNTS}",
     "istio-1.0": f"{_REQUEST_LINE} {_COUNTS} %UPSTREAM_CLUSTER% {_ADDRESSES}",
+    "istio-1.0-sni": f"{_REQUEST_LINE} {_COUNTS} %UPSTREAM_CLUSTER% {_ADDRESSES} %REQUESTED_SERVER_NAME%",
     "istio-1.1": f"{_REQUEST_LINE} {_MIXER} {_COUNTS} %UPSTREAM_CLUSTER% {_ADDRESSES} %REQUESTED_SERVER_NAME%",
     "istio-1.2": (
         f"{_REQUEST_LINE} {_MIXER} {_FAILURE_REASON} {_COUNTS} %UPSTREAM_CLUSTER% {_ADDRESSES} %REQUESTED_SERVER_NAME%"
@@ -111,6 +115,7 @@ AUTO_ORDER: tuple[str, ...] = (
     "istio-1.3",
     "istio-1.2",
     "istio-1.1",
+    "istio-1.0-sni",
     "istio-1.0",
     "envoy",
 )
@@ -280,7 +285,7 @@ class CompiledFormat:
             field = command_field(*token)
             following = tokens[index + 1] if index + 1 < len(tokens) else None
             after = tokens[index + 2] if index + 2 < len(tokens) else None
-            loose = _context_value(following, after)
+            loose = _request_line_value(field, following, after) or _context_value(following, after)
             if field is None or (field.canonical and field.key in self._fields):
                 typed = field.value if field is not None and field.value else loose
                 strict.append(f"(?:{typed})")
@@ -366,6 +371,20 @@ class CompiledFormat:
 def builtin_format(name: str) -> CompiledFormat:
     """Return the compiled built-in layout ``name``; raises KeyError for an unknown name."""
     return CompiledFormat(BUILTIN_FORMATS[name], name)
+
+
+def _request_line_value(field: Field | None, following: str | tuple[str, str | None] | None,
+                        after: object) -> str | None:
+    """Return the regex of the path or the protocol in a request line, None elsewhere: a path
+    followed by `` %PROTOCOL%`` takes words up to the last one before the closing quote, which
+    is the protocol's."""
+    if field is None or not field.canonical:
+        return None
+    if field.key == "path" and following == " " and after == ("PROTOCOL", None):
+        return r"\S++(?: \S++)*?"
+    if field.key == "protocol" and isinstance(following, str) and following.startswith('"'):
+        return r'[^\s"]++'
+    return None
 
 
 def _context_value(following: str | tuple[str, str | None] | None, after: object) -> str:

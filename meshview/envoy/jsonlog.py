@@ -4,7 +4,9 @@
 string-typed with ``-`` for unset as older Istio prints them, or typed with numbers and nulls as
 newer Istio does) and Envoy Gateway's default keys (``:authority``, ``user-agent``,
 ``x-forwarded-for``, ``x-request-id``, ``x-envoy-origin-path``, ``x-envoy-upstream-service-time``
-and the canonical names for the rest). Other keys, ``istio_policy_status`` among them, are ignored.
+and the canonical names for the rest), and the spellings custom ``log_format`` maps often give a
+header's key (``x_request_id``, ``x_envoy_upstream_service_time``, ``byte_sent``,
+``byte_received``: ``COMMON_KEYS``). Other keys, ``istio_policy_status`` among them, are ignored.
 
 ``JsonFormat(mapping)`` reads objects written with an Envoy ``json_format`` mapping of keys to
 command operators (``{"code": "%RESPONSE_CODE%", "peer": "%DOWNSTREAM_PEER_URI_SAN%"}``): each
@@ -33,6 +35,14 @@ ENVOY_GATEWAY_KEYS: dict[str, str] = {
     "x-envoy-upstream-service-time": "upstream_service_time",
 }
 
+# Keys custom json_format maps name after the header or misspell, and the canonical key of each.
+COMMON_KEYS: dict[str, str] = {
+    "x_request_id": "request_id",
+    "x_envoy_upstream_service_time": "upstream_service_time",
+    "byte_sent": "bytes_sent",
+    "byte_received": "bytes_received",
+}
+
 
 class JsonFormat:
     """A JSON key set: which key fills which record field and how its value converts."""
@@ -40,7 +50,7 @@ class JsonFormat:
     def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
         self._fields: dict[str, Field] = {}
         if mapping is None:
-            keys = {key: key for key in CANONICAL_KEYS} | ENVOY_GATEWAY_KEYS
+            keys = COMMON_KEYS | ENVOY_GATEWAY_KEYS | {key: key for key in CANONICAL_KEYS}
             self._fields = {name: Field(key, True, CONVERTERS[key]) for name, key in keys.items()}
         else:
             for name, value in mapping.items():

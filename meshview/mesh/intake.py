@@ -2,7 +2,8 @@
 
 Lines come as `text` (one access-log line each, any layout the parser knows) or `ndjson`
 (each object an Istio JSON record, or a shipper's envelope `{"log": "<line>", "kubernetes":
-{...}}`; Vector's `message` works as `log`). A line that cannot be read becomes an error with its
+{...}}`; Vector's `message` works as `log`; a record may carry the prefixes `kubectl logs
+--prefix` and `--timestamps` add, as the text parser reads them). A line that cannot be read becomes an error with its
 line number; the others are kept.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 import orjson
 
 from meshview.envoy.jsonlog import parse_json_record
-from meshview.envoy.parser import LogParser
+from meshview.envoy.parser import LogParser, strip_prefixes
 from meshview.mesh.attribution import Observation, observe
 from meshview.mesh.identity import Reporter, reporter_from_kubernetes
 
@@ -87,6 +88,8 @@ def _read(
 ) -> tuple[dict, Reporter | None]:
     if kind == "text":
         return parser.parse_line(line), reporter
+    if not line.startswith("{"):
+        line = strip_prefixes(line)
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
