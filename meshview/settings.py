@@ -152,6 +152,13 @@ MESHVIEW_MAX_LINES_PER_REQUEST = _int("MESHVIEW_MAX_LINES_PER_REQUEST", 100_000)
 MESHVIEW_SETTLE_SECONDS = _int("MESHVIEW_SETTLE_SECONDS", 10)
 MESHVIEW_TRACE_RETENTION_SECONDS = _seconds("MESHVIEW_TRACE_RETENTION", "7d")
 MESHVIEW_TRAFFIC_RETENTION_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION", "7d")
+# Traffic rollups by tier (each at most MESHVIEW_TRAFFIC_RETENTION): 10-second rows answer the
+# ragged ends of recent windows, 1-minute rows those of older ones, 10-minute rows the rest.
+MESHVIEW_TRAFFIC_RETENTION_10S_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_10S", "1d")
+MESHVIEW_TRAFFIC_RETENTION_1M_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_1M", "7d")
+# How long a span waits in the pairing store for its other half, and how many may wait.
+MESHVIEW_SPAN_PAIR_SECONDS = _int("MESHVIEW_SPAN_PAIR_SECONDS", 10)
+MESHVIEW_SPAN_PAIR_MAX = _int("MESHVIEW_SPAN_PAIR_MAX", 200_000)
 MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
 MESHVIEW_CLUSTER_NAME = _env("MESHVIEW_CLUSTER_NAME", "Kubernetes")
 
@@ -307,6 +314,8 @@ CELERY_BEAT_SCHEDULE = {
     "settle-requests": {"task": "meshview.mesh.tasks.settle_requests", "schedule": 5.0},
     "maintain-span-store": {"task": "meshview.traces.tasks.maintain_span_store", "schedule": 3600.0},
     "delete-expired-traffic": {"task": "meshview.mesh.tasks.delete_expired_traffic", "schedule": 3600.0},
+    "settle-span-pairs": {"task": "meshview.traces.tasks.settle_span_pairs", "schedule": 5.0},
+    "roll-up-traffic": {"task": "meshview.mesh.tasks.roll_up_traffic", "schedule": 30.0},
 }
 
 LOGGING = {

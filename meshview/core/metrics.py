@@ -26,6 +26,19 @@ INGEST_REFUSED = Counter(
     "Ingest requests refused as a whole, by signal and HTTP status.",
     ["signal", "status"],
 )
+INGEST_REJECTED = Counter(
+    "meshview_ingest_rejected_records_total",
+    "Records refused on an ingest path, by signal and reason (out-of-retention: older than the span retention).",
+    ["signal", "reason"],
+)
+PAIRING_WAITING = Gauge(
+    "meshview_span_pairing_waiting_spans",
+    "Spans waiting in the pairing store for their other half (read when scraped).",
+)
+PAIRING_DROPPED = Counter(
+    "meshview_span_pairing_dropped_total",
+    "Spans settled at once instead of waiting, because the pairing store was full (MESHVIEW_SPAN_PAIR_MAX).",
+)
 SETTLE_QUEUE = Gauge(
     "meshview_settle_queue_requests",
     "Server-side access-log records waiting for their client side (read when scraped).",

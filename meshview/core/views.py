@@ -12,9 +12,10 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from meshview.celery import app as celery_app
-from meshview.core.metrics import SETTLE_QUEUE
+from meshview.core.metrics import PAIRING_WAITING, SETTLE_QUEUE
 from meshview.core.models import WorkerHeartbeat
 from meshview.mesh.models import PendingRequest
+from meshview.traces.models import SpanHalf
 
 # Beat schedules the heartbeat every 15 s; a few missed beats mean the worker is gone.
 HEARTBEAT_STALE_AFTER = timedelta(seconds=60)
@@ -73,6 +74,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     """meshview's own metrics in Prometheus's text format; queue depths are read at scrape time."""
     SETTLE_QUEUE.set(PendingRequest.objects.count())
+    PAIRING_WAITING.set(SpanHalf.objects.count())
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 

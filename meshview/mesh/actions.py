@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from meshview.core.metrics import INGESTED
 from meshview.envoy.parser import LogParser
 from meshview.live.broadcast import signal_change
+from meshview.mesh import rollups
 from meshview.mesh.attribution import (
     SERVER,
     UNKNOWN_PEER,
@@ -34,7 +35,6 @@ from meshview.mesh.models import (
     Address,
     PendingRequest,
     RequestTwin,
-    TrafficRollup,
     Workload,
 )
 
@@ -90,23 +90,8 @@ class Rollups:
             measures[4 + bucket_index(observation.duration_ms)] += 1
 
     def write(self) -> None:
-        """Upsert every row, adding to what other batches wrote for the same key."""
-        if not self.rows:
-            return
-        table = TrafficRollup._meta.db_table
-        columns = ", ".join(ROLLUP_COLUMNS)
-        updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in ROLLUP_MEASURES)
-        placeholders = "(" + ", ".join(["%s"] * len(ROLLUP_COLUMNS)) + ")"
-        # Sorted keys: concurrent writers lock rows in the same order and cannot deadlock.
-        rows = [(*key, *measures) for key, measures in sorted(self.rows.items())]
-        with connection.cursor() as cursor:
-            for chunk in _chunks(rows, _ROWS_PER_STATEMENT):
-                # Only constant identifiers and placeholders are formatted in; values are parameters.
-                sql = (
-                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608
-                    f"ON CONFLICT ({', '.join(ROLLUP_DIMENSIONS)}) DO UPDATE SET {updates}"
-                )
-                cursor.execute(sql, [value for row in chunk for value in row])
+        """Add every row to the rollup tiers, to what other batches wrote for the same key."""
+        rollups.write(rollups.TRAFFIC, self.rows)
 
 
 def ingest_envoy_lines(
@@ -161,12 +146,12 @@ def settle_expired(now: float | None = None) -> int:
 
 
 def delete_expired_traffic(now: float | None = None) -> int:
-    """Delete traffic rollups, and addresses not seen since, older than
+    """Delete traffic rollups past their tier's retention, and addresses not seen within
     MESHVIEW_TRAFFIC_RETENTION; return how many rollup rows went."""
     now = time.time() if now is None else now
     cutoff = now - settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS
     with transaction.atomic():
-        deleted, _ = TrafficRollup.objects.filter(bucket__lt=cutoff).delete()
+        deleted = rollups.delete_expired(now)
         Address.objects.filter(last_seen__lt=datetime.fromtimestamp(cutoff, UTC)).delete()
     return deleted
 

@@ -96,8 +96,8 @@ LATENCY_COLUMNS = tuple(f"latency_{i}" for i in range(len(LATENCY_BUCKETS_MS) + 
 ROLLUP_MEASURES = ("requests", "duration_sum_ms", "bytes_received", "bytes_sent", *LATENCY_COLUMNS)
 
 
-class TrafficRollup(models.Model):
-    """Requests per 10-second bucket and edge, as Istio's metrics would count them.
+class TrafficEdge(models.Model):
+    """Requests in one bucket of one tier and edge, as Istio's metrics would count them.
 
     `reporter` is `destination` for server-side records (source attributed) and `source` for
     client-side ones; the graph prefers destination-reported traffic, as Kiali does, and uses
@@ -131,16 +131,192 @@ class TrafficRollup(models.Model):
     bytes_sent = models.BigIntegerField()
 
     class Meta:
-        db_table = "mesh_traffic_rollup"
-        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_bucket")]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.source_workload} → {self.destination_service} @ {self.bucket}: {self.requests}"
 
 
 for _column in LATENCY_COLUMNS:
-    TrafficRollup.add_to_class(_column, models.BigIntegerField(default=0))
+    TrafficEdge.add_to_class(_column, models.BigIntegerField(default=0))
+
+
+class TrafficRollup(TrafficEdge):
+    """Access-log traffic per 10-second bucket (the finest tier)."""
+
+    class Meta:
+        db_table = "mesh_traffic_rollup"
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_bucket")]
+
+
+class TrafficRollupMinute(TrafficEdge):
+    """Access-log traffic per 1-minute bucket, rolled up from the 10-second tier."""
+
+    class Meta:
+        db_table = "mesh_traffic_rollup_1m"
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_1m_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_1m_bucket")]
+
+
+class TrafficRollupTenMinutes(TrafficEdge):
+    """Access-log traffic per 10-minute bucket, rolled up from the 1-minute tier."""
+
+    class Meta:
+        db_table = "mesh_traffic_rollup_10m"
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_10m_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_10m_bucket")]
+
+
+# The requests that spans show, by the identities of the graph's nodes (`meshview.traces.traffic`).
+SPAN_ROLLUP_DIMENSIONS = (
+    "bucket",
+    "source_cluster",
+    "source_namespace",
+    "source_workload",
+    "source_app",
+    "source_version",
+    "source_gateway",
+    "destination_cluster",
+    "destination_namespace",
+    "destination_workload",
+    "destination_app",
+    "destination_version",
+    "destination_gateway",
+    "destination_service",
+    "destination_service_entry",
+    "upstream_host",
+    "protocol",
+    "response_code",
+    "grpc_status",
+    "mtls",
+    "unknown_reason",
+)
+SPAN_ROLLUP_MEASURES = ("requests", "duration_sum_ms", "bytes_received", "bytes_sent", *LATENCY_COLUMNS)
+
+
+class SpanTrafficEdge(models.Model):
+    """Requests that spans show, in one bucket of one tier, per source, destination and
+    outcome. Empty strings stand for "none": no gateway, no service entry, no addressed host,
+    no gRPC status, a known source (`unknown_reason`)."""
+
+    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    source_cluster = models.CharField(max_length=253)
+    source_namespace = models.CharField(max_length=253)
+    source_workload = models.CharField(max_length=253)
+    source_app = models.CharField(max_length=253)
+    source_version = models.CharField(max_length=253)
+    source_gateway = models.CharField(max_length=8)
+    destination_cluster = models.CharField(max_length=253)
+    destination_namespace = models.CharField(max_length=253)
+    destination_workload = models.CharField(max_length=253)
+    destination_app = models.CharField(max_length=253)
+    destination_version = models.CharField(max_length=253)
+    destination_gateway = models.CharField(max_length=8)
+    destination_service = models.CharField(max_length=253)
+    destination_service_entry = models.CharField(max_length=16)
+    upstream_host = models.CharField(max_length=300)
+    protocol = models.CharField(max_length=8)
+    response_code = models.IntegerField()
+    grpc_status = models.CharField(max_length=8)
+    mtls = models.BooleanField()
+    unknown_reason = models.CharField(max_length=32)
+    requests = models.BigIntegerField()
+    duration_sum_ms = models.FloatField()
+    bytes_received = models.BigIntegerField()
+    bytes_sent = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.source_workload} → {self.destination_workload} @ {self.bucket}: {self.requests}"
+
+
+for _column in LATENCY_COLUMNS:
+    SpanTrafficEdge.add_to_class(_column, models.BigIntegerField(default=0))
+
+
+class SpanRollup(SpanTrafficEdge):
+    """Span traffic per 10-second bucket (the finest tier)."""
+
+    class Meta:
+        db_table = "mesh_span_rollup"
+        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_bucket")]
+
+
+class SpanRollupMinute(SpanTrafficEdge):
+    class Meta:
+        db_table = "mesh_span_rollup_1m"
+        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_1m_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_1m_bucket")]
+
+
+class SpanRollupTenMinutes(SpanTrafficEdge):
+    class Meta:
+        db_table = "mesh_span_rollup_10m"
+        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_10m_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_10m_bucket")]
+
+
+DEPENDENCY_DIMENSIONS = ("bucket", "parent", "child")
+DEPENDENCY_MEASURES = ("calls",)
+
+
+class ServiceDependency(models.Model):
+    """Jaeger's dependency links: parent and child spans of different services (`service.name`),
+    counted in the bucket in which the child started."""
+
+    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    parent = models.CharField(max_length=512)
+    child = models.CharField(max_length=512)
+    calls = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.parent} → {self.child} @ {self.bucket}: {self.calls}"
+
+
+class DependencyRollup(ServiceDependency):
+    class Meta:
+        db_table = "mesh_dependency_rollup"
+        constraints = [models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_edge")]
+
+
+class DependencyRollupMinute(ServiceDependency):
+    class Meta:
+        db_table = "mesh_dependency_rollup_1m"
+        constraints = [
+            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_1m_edge")
+        ]
+
+
+class DependencyRollupTenMinutes(ServiceDependency):
+    class Meta:
+        db_table = "mesh_dependency_rollup_10m"
+        constraints = [
+            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_10m_edge")
+        ]
+
+
+class RollupWatermark(models.Model):
+    """How far a coarse tier is complete: every finer row of a bucket before `rolled_until` is
+    in it. Ingest locks these rows (shared) while it writes, the roll-up task (exclusively)
+    while it rolls up, so a late row is added to every tier already past it exactly once."""
+
+    family = models.CharField(max_length=32)
+    resolution = models.IntegerField(help_text="the coarse tier's bucket, seconds")
+    rolled_until = models.BigIntegerField(default=0, help_text="unix seconds")
+
+    class Meta:
+        db_table = "mesh_rollup_watermark"
+        constraints = [models.UniqueConstraint(fields=["family", "resolution"], name="mesh_rollup_watermark_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.family}/{self.resolution}s until {self.rolled_until}"
 
 
 class TailOffset(models.Model):

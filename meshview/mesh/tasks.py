@@ -1,8 +1,10 @@
 """Celery tasks of the mesh domain."""
 
+import time
+
 from celery import shared_task
 
-from meshview.mesh import actions
+from meshview.mesh import actions, rollups
 
 
 @shared_task(name="meshview.mesh.tasks.settle_requests", ignore_result=True)
@@ -15,3 +17,9 @@ def settle_requests() -> int:
 def delete_expired_traffic() -> int:
     """Keep traffic rollups for MESHVIEW_TRAFFIC_RETENTION (default 7d)."""
     return actions.delete_expired_traffic()
+
+
+@shared_task(name="meshview.mesh.tasks.roll_up_traffic", ignore_result=True)
+def roll_up_traffic() -> int:
+    """Sum 10-second rollups into 1-minute ones and those into 10-minute ones."""
+    return rollups.roll_up(time.time())

@@ -1,9 +1,13 @@
 """The write paths of the span store: one transaction per export, a few bulk statements.
 
-On PostgreSQL spans go in with COPY (psycopg 3) into day partitions; on SQLite with multi-row
-INSERTs. Live subscribers hear of the touched traces after the transaction commits.
+On PostgreSQL spans go in with COPY (psycopg 3) into a temporary table and from there into day
+partitions; on SQLite with multi-row INSERTs. Either way a span already stored with the same
+content (an exporter's retry of an export that was in fact stored) is skipped, and only the
+spans stored are paired into requests (`meshview.traces.pairing`). Live subscribers hear of the
+touched traces after the transaction commits.
 """
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, KeysView
@@ -15,9 +19,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from meshview.core.access import EVERYTHING
-from meshview.core.metrics import INGESTED
+from meshview.core.metrics import INGEST_REJECTED, INGESTED
 from meshview.live.broadcast import TRACES_GROUP, publish_after_commit, signal_change
-from meshview.traces import queries
+from meshview.traces import pairing, queries
 from meshview.traces.decode import DecodedExport
 from meshview.traces.jaeger import SPAN_KIND_TAGS, attribute_string
 from meshview.traces.model import STATUS_ERROR, STATUS_OK, Resource, Span
@@ -49,6 +53,7 @@ SPAN_COLUMNS = (
     "dropped_events_count",
     "dropped_links_count",
     "search_tags",
+    "content_hash",
 )
 DAY_NS = 86_400 * 10**9
 _ROWS_PER_INSERT = max(1, 30000 // len(SPAN_COLUMNS))
@@ -152,8 +157,7 @@ def span_rows(export: DecodedExport) -> list[tuple]:
             if common_text:
                 tag_entries.append(common_text)
             tags_text = "{" + ", ".join(tag_entries) + "}"
-        rows.append(
-            (
+        row = (
                 span.trace_id,
                 span.span_id,
                 span.parent_span_id,
@@ -178,20 +182,44 @@ def span_rows(export: DecodedExport) -> list[tuple]:
                 span.dropped_events_count,
                 span.dropped_links_count,
                 tags_text,
-            )
         )
+        rows.append((*row, content_hash(row)))
     return rows
 
 
-def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
-    """Write an export's resources, operations and spans in one transaction, then announce the
-    touched traces to live subscribers. Raises django.db.DatabaseError when storage fails, in
-    which case nothing was written."""
+def content_hash(row: tuple) -> int:
+    """A signed 64-bit BLAKE2b of a span row's values: equal for an exact duplicate only."""
+    digest = hashlib.blake2b(repr(row).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def refuse_expired(export: DecodedExport, signal: str, now: float | None = None) -> None:
+    """Reject the spans of `export` that started before MESHVIEW_TRACE_RETENTION: out of range,
+    they would only wait for the hourly clean-up."""
+    cutoff_ns = int(((time.time() if now is None else now) - settings.MESHVIEW_TRACE_RETENTION_SECONDS) * 10**9)
+    kept = []
+    for index, span in enumerate(export.spans):
+        if span.start_ns < cutoff_ns:
+            export.reject(index, f"span {span.span_id} of trace {span.trace_id} is out of range: it started "
+                                 "before the trace retention")
+            INGEST_REJECTED.labels(signal, "out-of-retention").inc()
+        else:
+            kept.append(span)
+    export.spans = kept
+
+
+def store_spans(export: DecodedExport, signal: str = "otlp", now: float | None = None) -> int:
+    """Write an export's resources, operations and new spans in one transaction, turn the new
+    spans into requests, then announce the touched traces to live subscribers; return how many
+    spans were new. Raises django.db.DatabaseError when storage fails, in which case nothing
+    was written."""
+    now = time.time() if now is None else now
     spans = export.spans
     # Everything that needs no database is done before the transaction, so it stays short (on
     # SQLite it holds the one write lock).
     rows = span_rows(export)
     operations = sorted({(s.service_name, s.name, s.kind) for s in spans})
+    new: list[Span] = []
     with transaction.atomic():
         if spans:
             ResourceRow.objects.bulk_create(
@@ -206,9 +234,14 @@ def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
             )
             if connection.vendor == "postgresql":
                 _ensure_partitions({span.start_ns // DAY_NS for span in spans})
-                _copy(rows)
+                stored = _copy(rows)
             else:
-                _insert(rows)
+                stored = _insert(rows)
+            for span, row in zip(spans, rows, strict=True):
+                if (row[0], row[1], row[-1]) in stored:
+                    stored.discard((row[0], row[1], row[-1]))  # an export that repeats a span stores it once
+                    new.append(span)
+            pairing.pair_new_spans(new, export.resources, now)
             signal_change()  # spans are a graph telemetry source too
             touched = {s.trace_id for s in spans}
             publish_after_commit(
@@ -223,25 +256,48 @@ def store_spans(export: DecodedExport, signal: str = "otlp") -> None:
             )
     INGESTED.labels(signal, "accepted").inc(len(spans))
     INGESTED.labels(signal, "rejected").inc(export.rejected)
+    return len(new)
 
 
-def _copy(rows: list[tuple]) -> None:
+_COLUMNS = ", ".join(SPAN_COLUMNS)
+_STORED = "ON CONFLICT DO NOTHING RETURNING trace_id, span_id, content_hash"
+
+
+def _copy(rows: list[tuple]) -> set[tuple[str, str, int]]:
+    """COPY `rows` into a temporary table, then insert those not stored yet; return the
+    (trace id, span id, content hash) of the rows inserted."""
     raw = connection.connection  # the psycopg 3 connection, inside Django's transaction
-    with raw.cursor() as cursor, cursor.copy(f"COPY traces_span ({', '.join(SPAN_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS traces_span_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {_COLUMNS} FROM traces_span WITH NO DATA"
+        )
+        with cursor.copy(f"COPY traces_span_incoming ({_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO traces_span ({_COLUMNS}) SELECT {_COLUMNS} FROM traces_span_incoming {_STORED}"  # noqa: S608
+        )
+        stored = {(t, s, h) for t, s, h in cursor.fetchall()}
+        cursor.execute("TRUNCATE traces_span_incoming")
+    return stored
 
 
-def _insert(rows: list[tuple]) -> None:
+def _insert(rows: list[tuple]) -> set[tuple[str, str, int]]:
+    """Insert the `rows` not stored yet; return the (trace id, span id, content hash) of those."""
     placeholders = "(" + ", ".join(["%s"] * len(SPAN_COLUMNS)) + ")"
+    stored: set[tuple[str, str, int]] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
             cursor.execute(
-                f"INSERT INTO traces_span ({', '.join(SPAN_COLUMNS)}) VALUES "  # noqa: S608  (constant identifiers)
-                + ", ".join([placeholders] * len(chunk)),
+                f"INSERT INTO traces_span ({_COLUMNS}) VALUES "  # noqa: S608  (constant identifiers)
+                + ", ".join([placeholders] * len(chunk))
+                + f" {_STORED}",
                 [value for row in chunk for value in row],
             )
+            stored |= {(t, s, h) for t, s, h in cursor.fetchall()}
+    return stored
 
 
 def _partition_name(day: int) -> str:

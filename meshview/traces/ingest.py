@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from meshview.core.auth import require_scope
 from meshview.core.body import BodyError, read_body
 from meshview.core.metrics import INGEST_REFUSED
-from meshview.traces.actions import store_spans
+from meshview.traces.actions import refuse_expired, store_spans
 from meshview.traces.decode import DecodedExport, PayloadError, decode_otlp_json, decode_otlp_protobuf
 from meshview.traces.zipkin import decode_zipkin_json
 
@@ -55,6 +55,7 @@ def export_traces(content_type: str, body: bytes) -> DecodedExport:
     """Decode an OTLP export body and store its spans; raise PayloadError (400) or
     DatabaseError (503). The gRPC service shares this path."""
     decoded = decode_otlp_protobuf(body) if content_type == PROTOBUF else decode_otlp_json(body)
+    refuse_expired(decoded, "otlp")
     store_spans(decoded, "otlp")
     return decoded
 
@@ -122,6 +123,7 @@ def zipkin_spans(request: HttpRequest) -> HttpResponse:
 
     def handle(body: bytes) -> DecodedExport:
         decoded = decode_zipkin_json(body)
+        refuse_expired(decoded, "zipkin")
         store_spans(decoded, "zipkin")
         return decoded
 

@@ -34,6 +34,19 @@ MAX_SAFE_INTEGER = 2**53
 REF_TYPE_ATTRIBUTE = "opentracing.ref_type"
 
 
+def deduplicate(spans: Sequence[Span]) -> list[Span]:
+    """Return `spans` without exact duplicates (same span id and same everything else), as
+    Jaeger's DeduplicateSpans adjuster serves a trace; spans that share only an id stay."""
+    kept: list[Span] = []
+    seen: dict[str, list[Span]] = {}
+    for span in spans:
+        same_id = seen.setdefault(span.span_id, [])
+        if span not in same_id:
+            same_id.append(span)
+            kept.append(span)
+    return kept
+
+
 # --- string form ----------------------------------------------------------------------------
 
 def _number_text(value: float) -> str:

@@ -17,7 +17,7 @@ from meshview.core.access import NamespaceAccess, request_access
 from meshview.core.auth import require_scope
 from meshview.traces import queries
 from meshview.traces.durations import parse_go_duration
-from meshview.traces.jaeger import SPAN_KIND_TAGS, dependencies, jaeger_trace, otlp_json
+from meshview.traces.jaeger import SPAN_KIND_TAGS, deduplicate, dependencies, jaeger_trace, otlp_json
 from meshview.traces.model import SPAN_KIND_UNSPECIFIED
 
 DEFAULT_LOOKBACK_NS = 2 * 86_400 * 10**9  # Jaeger's search default: the last 2 days
@@ -174,11 +174,16 @@ def traces(request: HttpRequest) -> HttpResponse:
 
 @jaeger_view(1)
 def trace(request: HttpRequest, trace_id: str) -> HttpResponse:
+    """One trace; `raw=true` shows the spans as stored, else exact duplicates are dropped as
+    Jaeger's adjusters drop them."""
     wanted = _trace_id(trace_id)
     found = queries.load_traces([wanted], access=request_access(request)).get(wanted)
     if found is None:
         return _v1_envelope(None, 404, "trace not found")
-    return _v1_envelope([jaeger_trace(*found)])
+    spans, resources = found
+    if request.GET.get("raw", "").lower() != "true":
+        spans = deduplicate(spans)
+    return _v1_envelope([jaeger_trace(spans, resources)])
 
 
 @jaeger_view(1)

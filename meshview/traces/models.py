@@ -63,11 +63,20 @@ class Span(models.Model):
     dropped_events_count = models.IntegerField()
     dropped_links_count = models.IntegerField()
     search_tags = models.JSONField()
+    content_hash = models.BigIntegerField(
+        default=0, help_text="BLAKE2b of everything stored: an exporter's retry of a stored span is not stored again"
+    )
 
     class Meta:
         db_table = "traces_span"
+        constraints = [
+            # Also the index of trace-by-id and of every parent lookup (trace_id, span_id). On
+            # PostgreSQL a unique index of a partitioned table must hold the partition key.
+            models.UniqueConstraint(
+                fields=["trace_id", "span_id", "content_hash", "start_ns"], name="traces_span_unique"
+            ),
+        ]
         indexes = [
-            models.Index(fields=["trace_id"], name="traces_span_trace"),
             models.Index(fields=["service_name", "start_ns"], name="traces_span_service_time"),
             models.Index(fields=["service_name", "name", "start_ns"], name="traces_span_operation_time"),
             models.Index(fields=["start_ns"], name="traces_span_time"),
@@ -75,3 +84,32 @@ class Span(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trace_id}/{self.span_id} {self.name}"
+
+
+class SpanHalf(models.Model):
+    """The pairing store: a span whose request is not decided yet, because the other half has
+    not arrived. `waiting` is `parent` for a span whose parent is not stored yet, `children` for
+    a caller span (client, producer) none of whose children has shown that the call reached a
+    traced workload. The beat task settles what waited MESHVIEW_SPAN_PAIR_SECONDS.
+
+    `facts` holds what pairing needs from the span (`meshview.traces.traffic.SpanFacts`), so
+    neither the span nor its resource is read again."""
+
+    trace_id = models.CharField(max_length=32)
+    span_id = models.CharField(max_length=16)
+    parent_span_id = models.CharField(max_length=16, blank=True)
+    waiting = models.CharField(max_length=8)
+    start_ns = models.BigIntegerField()
+    facts = models.JSONField()
+    received_at = models.FloatField(help_text="unix seconds")
+
+    class Meta:
+        db_table = "traces_span_half"
+        indexes = [
+            models.Index(fields=["trace_id", "span_id"], name="traces_half_span"),
+            models.Index(fields=["trace_id", "parent_span_id"], name="traces_half_parent"),
+            models.Index(fields=["received_at"], name="traces_half_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id}/{self.span_id} waiting for its {self.waiting}"

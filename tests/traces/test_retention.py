@@ -16,7 +16,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 from opentelemetry.proto.common.v1 import common_pb2 as common
 from opentelemetry.proto.trace.v1 import trace_pb2 as tr
 
-from meshview.traces.actions import delete_expired_spans, prepare_partitions
+from meshview.traces.actions import delete_expired_spans, prepare_partitions, store_spans
+from meshview.traces.decode import decode_otlp_protobuf
 from meshview.traces.models import Span
 from meshview.traces.tasks import maintain_span_store
 
@@ -36,7 +37,8 @@ def anonymous():
 
 
 def post_span(client: Client, trace: int, at: float, service: str = "checkout") -> None:
-    """Send one span of trace `trace` starting at `at` (seconds since the epoch) over OTLP/HTTP."""
+    """Store one span of trace `trace` starting at `at` (seconds since the epoch), as the span
+    store's write path does (OTLP/HTTP refuses spans already past the retention)."""
     start_ns = int(at * 10**9)
     request = ts.ExportTraceServiceRequest(
         resource_spans=[
@@ -59,8 +61,7 @@ def post_span(client: Client, trace: int, at: float, service: str = "checkout") 
             )
         ]
     )
-    response = client.post("/v1/traces", request.SerializeToString(), content_type=PB)
-    assert response.status_code == 200, response.content
+    store_spans(decode_otlp_protobuf(request.SerializeToString()))
 
 
 def trace_id(trace: int) -> str:
@@ -251,3 +252,31 @@ def test_an_expired_trace_is_no_longer_found_or_fetched(client: Client) -> None:
     assert gone.status_code == 404 and gone.json()["errors"][0]["code"] == 404
     assert client.get(f"/jaeger/api/v3/traces/{trace_id(1)}").status_code == 404
     assert client.get(f"/jaeger/api/traces/{trace_id(2)}").json()["data"][0]["traceID"] == trace_id(2)
+
+
+def test_spans_older_than_the_retention_are_refused_at_ingest(client: Client) -> None:
+    from meshview.core.metrics import INGEST_REJECTED
+
+    refused = INGEST_REJECTED.labels("otlp", "out-of-retention")
+    before = refused._value.get()
+    now = time.time()
+    request = ts.ExportTraceServiceRequest(
+        resource_spans=[
+            tr.ResourceSpans(
+                resource={"attributes": [common.KeyValue(key="service.name", value={"string_value": "cart"})]},
+                scope_spans=[tr.ScopeSpans(spans=[
+                    tr.Span(trace_id=(9).to_bytes(16, "big"), span_id=n.to_bytes(8, "big"), name="GET /cart",
+                            kind=tr.Span.SPAN_KIND_SERVER, start_time_unix_nano=int(at * 10**9),
+                            end_time_unix_nano=int(at * 10**9) + 10**6)
+                    for n, at in ((1, now - 8 * DAY), (2, now - HOUR), (3, now - 7 * DAY - 60))
+                ])],
+            )
+        ]
+    )
+    response = client.post("/v1/traces", request.SerializeToString(), content_type=PB)
+    assert response.status_code == 200
+    answer = ts.ExportTraceServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_spans == 2
+    assert "out of range" in answer.partial_success.error_message
+    assert set(Span.objects.values_list("span_id", flat=True)) == {f"{2:016x}"}
+    assert refused._value.get() == before + 2

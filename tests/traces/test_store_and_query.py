@@ -377,3 +377,21 @@ def test_the_trace_list_pages_through_summaries(client: Client, django_assert_ma
     assert client.get("/api/v1/traces", {"limit": "1000"}).status_code == 400
     assert client.get("/api/v1/traces", {"minDuration": "soon"}).status_code == 400
     assert "/api/v1/traces" in client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+
+
+def test_a_retried_export_stores_nothing_twice_and_raw_shows_what_was_stored(client: Client) -> None:
+    spans = [span(8, 1, "GET /cart"), span(8, 2, "SELECT cart", parent=1, kind=tr.Span.SPAN_KIND_CLIENT)]
+    body = export("cart", spans)
+    assert send(client, body).status_code == 200
+    assert send(client, body).status_code == 200  # the exporter timed out and retried
+    assert Span.objects.filter(trace_id=f"{8:032x}").count() == 2
+    # Same id, other content (a span exported twice by a buggy SDK): both are kept.
+    assert send(client, export("cart", [span(8, 2, "SELECT cart", parent=1, dur_ms=11)])).status_code == 200
+    raw = client.get(f"/jaeger/api/traces/{8:032x}", {"raw": "true"}).json()["data"][0]["spans"]
+    assert sorted(s["spanID"] for s in raw) == [f"{1:016x}", f"{2:016x}", f"{2:016x}"]
+    # Only exact duplicates are dropped when serving: stored before they were refused at ingest.
+    Span.objects.bulk_create([Span(**{**row, "id": None, "content_hash": row["content_hash"] + 1})
+                              for row in Span.objects.filter(span_id=f"{1:016x}").values()])
+    raw = client.get(f"/jaeger/api/traces/{8:032x}", {"raw": "true"}).json()["data"][0]["spans"]
+    adjusted = client.get(f"/jaeger/api/traces/{8:032x}").json()["data"][0]["spans"]
+    assert len(raw) == 4 and len(adjusted) == 3

@@ -5,28 +5,28 @@ ones only for edges no destination reported: requests that reached no workload (
 NR), and workloads without a sidecar. This is Kiali's reporter deduplication.
 """
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from meshview.graph.samples import UNKNOWN, Endpoint, Telemetry, TrafficSample
 from meshview.graph.sources import Window
+from meshview.mesh import rollups
 from meshview.mesh.clusters import PASSTHROUGH_SERVICES
 from meshview.mesh.gateways import gateway_kind
-from meshview.mesh.models import LATENCY_COLUMNS, ROLLUP_DIMENSIONS, ROLLUP_MEASURES, TrafficRollup
+from meshview.mesh.models import LATENCY_COLUMNS
 
 NAME: Telemetry = "accesslogs"
 
 
 def _rows(window: Window) -> list[dict]:
-    query = TrafficRollup.objects.filter(bucket__gte=window.start, bucket__lt=window.end)
+    where = None
     if window.namespaces:
         names = list(window.namespaces)
-        query = query.filter(
+        where = (
             Q(source_namespace__in=names)
             | Q(destination_namespace__in=names)
             | Q(destination_service_namespace__in=names)
         )
-    dimensions = [d for d in ROLLUP_DIMENSIONS if d != "bucket"]
-    return list(query.values(*dimensions).annotate(**{f"sum_{m}": Sum(m) for m in ROLLUP_MEASURES}))
+    return rollups.read(rollups.TRAFFIC, window.start, window.end, where)
 
 
 def _edge(row: dict) -> tuple:
