@@ -95,12 +95,18 @@ class Rollups:
 
 
 def ingest_envoy_lines(
-    lines: Sequence[str], kind: str, parser: LogParser, reporter: Reporter | None, first_line: int = 1
+    lines: Sequence[str],
+    kind: str,
+    parser: LogParser,
+    reporter: Reporter | None,
+    first_line: int = 1,
+    cluster: str = "",
 ) -> dict[str, Any]:
-    """Parse and record one batch of access-log lines (`kind` text or ndjson); return the
-    answer clients get: counts of accepted and rejected lines and the first errors."""
+    """Parse and record one batch of access-log lines (`kind` text or ndjson) whose proxies run
+    in `cluster` (empty: the home cluster); return the answer clients get: counts of accepted
+    and rejected lines and the first errors."""
     batch = read_batch(
-        lines, kind, parser, reporter, int(time.time() * 1000), first_line, settings.MESHVIEW_GATEWAYS
+        lines, kind, parser, reporter, int(time.time() * 1000), first_line, settings.MESHVIEW_GATEWAYS, cluster
     )
     record_access_logs(batch.observations, batch.pod_ips)
     INGESTED.labels("envoy", "accepted").inc(len(batch.observations))
@@ -175,6 +181,7 @@ def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Rep
                 version=r.version,
                 service_account=r.service_account,
                 role=r.role,
+                cluster=r.cluster,
                 first_seen=moment,
                 last_seen=moment,
                 last_reported=moment,
@@ -183,7 +190,7 @@ def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Rep
         ],
         update_conflicts=True,
         unique_fields=["namespace", "name"],
-        update_fields=["app", "version", "role", "last_seen", "last_reported"],
+        update_fields=["app", "version", "role", "cluster", "last_seen", "last_reported"],
     )
     Address.objects.bulk_create(
         [

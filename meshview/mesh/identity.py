@@ -32,6 +32,8 @@ class Reporter:
     service_account: str = ""
     role: str = SIDECAR
     pod_ip: str = ""
+    # The Kubernetes cluster its pod runs in, when the ingest request says (empty: the home cluster).
+    cluster: str = ""
 
     @property
     def is_gateway(self) -> bool:
@@ -72,6 +74,12 @@ def _label_value(name: str, value: Any) -> str:
     if len(text) > 253 or not _LABEL_VALUE.match(text):
         raise ValueError(f"{name} is not a valid Kubernetes name: {text[:80]!r}")
     return text
+
+
+def cluster_from_params(params: Mapping[str, str]) -> str:
+    """Return the cluster an ingest request names (`cluster`), empty for none; raise ValueError
+    for an invalid name."""
+    return _label_value("cluster", params.get("cluster"))
 
 
 def reporter_from_kubernetes(meta: Mapping[str, Any]) -> Reporter:

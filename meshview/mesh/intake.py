@@ -44,14 +44,16 @@ def read_batch(
     received_ms: int,
     first_line: int = 1,
     gateways: Mapping[tuple[str, str], str] | None = None,
+    cluster: str = "",
 ) -> Batch:
     """Return the observations and errors of `lines` (numbered from `first_line`); blank lines
     are skipped. `kind` is `text` or `ndjson`; `reporter` applies to records without an envelope.
     `gateways` maps (namespace, workload) to the gateway role configuration gives them, for
-    gateways whose pod labels do not say so."""
+    gateways whose pod labels do not say so. `cluster`, when given, is the cluster of every
+    reporter of the batch."""
     gateways = gateways or {}
     if reporter is not None:
-        reporter = _with_configured_role(reporter, gateways)
+        reporter = _with_configured_role(reporter, gateways, cluster)
     batch = Batch()
     pods_seen: set[str] = set()
     reporters: dict[tuple, Reporter] = {}
@@ -60,7 +62,7 @@ def read_batch(
         if not line.strip():
             continue
         try:
-            record, line_reporter = _read(line, kind, parser, reporter, reporters, gateways)
+            record, line_reporter = _read(line, kind, parser, reporter, reporters, gateways, cluster)
             if line_reporter is None:
                 raise ValueError(NO_REPORTER)
             batch.observations.append(observe(record, line_reporter, received_ms))
@@ -73,9 +75,11 @@ def read_batch(
     return batch
 
 
-def _with_configured_role(reporter: Reporter, gateways: Mapping[tuple[str, str], str]) -> Reporter:
-    role = gateways.get((reporter.namespace, reporter.workload))
-    return dataclasses.replace(reporter, role=role) if role else reporter
+def _with_configured_role(reporter: Reporter, gateways: Mapping[tuple[str, str], str], cluster: str) -> Reporter:
+    role = gateways.get((reporter.namespace, reporter.workload)) or reporter.role
+    if role == reporter.role and (not cluster or cluster == reporter.cluster):
+        return reporter
+    return dataclasses.replace(reporter, role=role, cluster=cluster or reporter.cluster)
 
 
 def _read(
@@ -85,6 +89,7 @@ def _read(
     reporter: Reporter | None,
     reporters: dict[tuple, Reporter],
     gateways: Mapping[tuple[str, str], str],
+    cluster: str,
 ) -> tuple[dict, Reporter | None]:
     if kind == "text":
         return parser.parse_line(line), reporter
@@ -109,5 +114,5 @@ def _read(
         key = (meta.get("namespace_name"), meta.get("pod_name"), meta.get("pod_ip"), str(meta.get("labels")))
         reporter = reporters.get(key)
         if reporter is None:
-            reporter = reporters[key] = _with_configured_role(reporter_from_kubernetes(meta), gateways)
+            reporter = reporters[key] = _with_configured_role(reporter_from_kubernetes(meta), gateways, cluster)
     return parser.parse_line(log), reporter

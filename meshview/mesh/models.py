@@ -15,6 +15,9 @@ class Workload(models.Model):
     version = models.CharField(max_length=253, blank=True)
     service_account = models.CharField(max_length=253, blank=True)
     role = models.CharField(max_length=32, blank=True, help_text="sidecar, ingress-gateway or egress-gateway")
+    cluster = models.CharField(
+        max_length=253, blank=True, default="", help_text="the cluster its last ingest request named (empty: home)"
+    )
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     last_reported = models.DateTimeField(null=True, help_text="when its own proxy last wrote a record")

@@ -1,13 +1,17 @@
 """The service graph from access logs through GET /api/v1/graph, in Kiali's JSON."""
 
+import json
 import time
 from datetime import UTC, datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import Client, override_settings
 
 from meshview.core.actions import issue_token
 from meshview.mesh import actions
+from meshview.mesh.models import Workload
 from tests import meshsim
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bookinfo")]
@@ -187,11 +191,11 @@ def test_an_unreachable_prometheus_is_a_warning_not_an_error(client: Client) -> 
 
 
 def test_the_graph_costs_a_fixed_number_of_queries(client: Client, django_assert_max_num_queries) -> None:
-    # A rollup read is two queries (the tiers' watermarks, then every tier at once); spans add
-    # the callers still waiting for a child.
-    with django_assert_max_num_queries(2):
+    # A rollup read is two queries (the tiers' watermarks, then every tier at once), and one more
+    # reads the clusters ingest requests named; spans add the callers still waiting for a child.
+    with django_assert_max_num_queries(3):
         graph(client)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         graph(client, sources="accesslogs,spans")
 
 
@@ -234,3 +238,52 @@ def test_edges_name_no_upstream_host_of_a_hidden_namespace(client: Client) -> No
         body = graph(client, namespaces="istio-system,bookinfo")
     assert body["elements"]["edges"]
     assert not any("bookinfo" in host or host.startswith("10.0.1.") for host in _hosts(body))
+
+
+def test_each_workload_is_in_the_cluster_its_ingest_request_named(client: Client) -> None:
+    # Kiali (telemetry/istio/istio.go): every node is in its own cluster; the access-log source
+    # learns it from the `cluster` of the ingest request that carried the workload's own records
+    calls = meshsim.bookinfo_calls(START)
+    envelopes = list(meshsim.envoy_envelopes(calls))
+    west = [e for e in envelopes if json.loads(e)["kubernetes"]["pod_name"].startswith("productpage")]
+    east = [e for e in envelopes if e not in west]
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True):
+        for cluster, lines in (("west", west), ("east", east)):
+            answer = client.post(f"/api/v1/ingest/envoy?cluster={cluster}", "\n".join(lines),
+                                 content_type="application/x-ndjson").json()
+            assert answer["rejected"] == 0
+        actions.settle_expired(now=time.time() + 60)
+        body = graph(client, boxBy="cluster")
+        refused = client.post("/api/v1/ingest/envoy?cluster=no%20such", "\n".join(west[:1]),
+                              content_type="application/x-ndjson")
+    drawn = nodes(body)
+    assert drawn["workload:west:bookinfo:productpage-v1"]["parent"] == "box:cluster:west"
+    assert drawn["workload:east:bookinfo:reviews-v1"]["cluster"] == "east"
+    assert drawn["service:east:bookinfo:reviews"]["cluster"] == "east"
+    # the unknown source stays in no cluster; Kiali draws it in cluster "unknown"
+    assert drawn["unknown"]["cluster"] == "unknown"
+    assert (W + "productpage-v1") not in drawn  # no node is left in the home cluster
+    assert refused.status_code == 400 and "cluster" in refused.json()["detail"]
+
+
+def test_ingest_envoy_names_the_cluster_of_its_files(tmp_path) -> None:
+    calls = meshsim.bookinfo_calls(START)[:5]
+    log = tmp_path / "access.ndjson"
+    log.write_text("\n".join(meshsim.envoy_envelopes(calls)) + "\n")
+    call_command("ingest_envoy", str(log), "--ndjson", "--cluster", "east", stdout=StringIO(), stderr=StringIO())
+    reporters = {pod.workload for call in calls for pod in (call.source, call.destination) if pod is not None}
+    assert set(Workload.objects.filter(cluster="east").values_list("name", flat=True)) == reporters
+
+
+def test_a_client_side_record_without_upstream_goes_to_the_unknown_destination(client: Client) -> None:
+    line = ('[2026-11-26T12:00:30.000Z] "GET /nothing HTTP/1.1" 404 NR route_not_found - "-" 0 0 0 - "-" '
+            '"curl/8.5.0" "nr-1" "-" "-" - - 10.244.0.12:8080 10.244.0.1:51532 - -')
+    reporter = "namespace=istio-system&workload=istio-ingressgateway&role=ingress-gateway"
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True):
+        answer = client.post(f"/api/v1/ingest/envoy?{reporter}", line, content_type="text/plain").json()
+    assert answer["accepted"] == 1, answer
+    body = graph(client, namespaces="istio-system")
+    # Kiali (graph/types.go Id): a request that names no destination service goes to the
+    # service node "unknown" of namespace unknown, not to the unknown source, which stays a root
+    assert (GATEWAY, "service:unknown:unknown:unknown") in edges(body)
+    assert "unknown" not in nodes(body)  # no unknown caller reached istio-system

@@ -3,6 +3,10 @@
 Destination-reported rollups (server side, source attributed) are counted; source-reported
 ones only for edges no destination reported: requests that reached no workload (503 UO, 404
 NR), and workloads without a sidecar. This is Kiali's reporter deduplication.
+
+A workload is in the cluster its last ingest request named (``cluster``), else in the window's
+(home) cluster; a request that reached no workload is in its caller's cluster, as Kiali puts a
+destination Istio names no cluster for (graph/telemetry/istio/util/util.go HandleDestination).
 """
 
 from django.db.models import Q
@@ -12,7 +16,7 @@ from meshview.graph.sources import Window
 from meshview.mesh import rollups
 from meshview.mesh.clusters import PASSTHROUGH_SERVICES
 from meshview.mesh.gateways import gateway_kind
-from meshview.mesh.models import LATENCY_COLUMNS
+from meshview.mesh.models import LATENCY_COLUMNS, Workload
 
 NAME: Telemetry = "accesslogs"
 
@@ -50,12 +54,22 @@ def collect(window: Window) -> list[TrafficSample]:
             (row["destination_service"], row["destination_service_name"],
              row["destination_service_namespace"]) = services[_edge(row)]
     reported = {_edge(r) for r in rows if r["reporter"] == "destination"}
+    clusters = _clusters() if rows else {}
     return [
-        _sample(row, window.cluster) for row in rows if row["reporter"] == "destination" or _edge(row) not in reported
+        _sample(row, window.cluster, clusters)
+        for row in rows
+        if row["reporter"] == "destination" or _edge(row) not in reported
     ]
 
 
-def _sample(row: dict, cluster: str) -> TrafficSample:
+def _clusters() -> dict[tuple[str, str], str]:
+    """(namespace, workload) -> cluster, of the workloads an ingest request named a cluster for."""
+    return {(ns, name): cluster for ns, name, cluster in
+            Workload.objects.exclude(cluster="").values_list("namespace", "name", "cluster")}
+
+
+def _sample(row: dict, home: str, clusters: dict[tuple[str, str], str]) -> TrafficSample:
+    cluster = clusters.get((row["source_namespace"], row["source_workload"]), home)
     if row["source_workload"] == UNKNOWN:
         source = Endpoint(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
     else:
@@ -71,7 +85,7 @@ def _sample(row: dict, cluster: str) -> TrafficSample:
     external = bool(host) and not row["destination_service_namespace"] and host not in PASSTHROUGH_SERVICES
     if row["destination_workload"] != UNKNOWN:
         destination = Endpoint(
-            cluster,
+            clusters.get((row["destination_namespace"], row["destination_workload"]), home),
             row["destination_namespace"],
             row["destination_workload"],
             row["destination_app"],

@@ -17,7 +17,7 @@ from meshview.core.body import BodyError, read_body
 from meshview.core.metrics import INGEST_REFUSED
 from meshview.envoy.parser import LogParser
 from meshview.mesh import actions
-from meshview.mesh.identity import reporter_from_params
+from meshview.mesh.identity import cluster_from_params, reporter_from_params
 from meshview.mesh.models import Address, TrafficRollup, Workload
 
 KINDS = {"text/plain": "text", "application/x-ndjson": "ndjson", "application/json": "ndjson"}
@@ -46,6 +46,7 @@ class EnvoyIngestView(APIView):
             OpenApiParameter(name, str, description=f"reporter {name}, for lines without an envelope")
             for name in ("namespace", "pod", "workload", "app", "version", "role")
         ]
+        + [OpenApiParameter("cluster", str, description="the cluster of every proxy of the request (default: home)")]
         + [
             OpenApiParameter(
                 "log_format", str, description="auto (default), a built-in layout, json, or a format string"
@@ -62,6 +63,7 @@ class EnvoyIngestView(APIView):
             )
         try:
             reporter = reporter_from_params(request.query_params)
+            cluster = cluster_from_params(request.query_params)
             parser = LogParser(request.query_params.get("log_format", "auto"))
         except ValueError as exc:
             return self._refuse(400, str(exc))
@@ -74,7 +76,7 @@ class EnvoyIngestView(APIView):
         if len(lines) > limit:
             return self._refuse(413, f"{len(lines)} lines is over the limit of {limit} per request")
         try:
-            answer = actions.ingest_envoy_lines(lines, kind, parser, reporter)
+            answer = actions.ingest_envoy_lines(lines, kind, parser, reporter, cluster=cluster)
         except DatabaseError as exc:
             response = self._refuse(503, f"storage unavailable, nothing was written: {type(exc).__name__}")
             response["Retry-After"] = RETRY_AFTER_SECONDS

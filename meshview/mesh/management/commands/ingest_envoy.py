@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from meshview.envoy.parser import LogParser
 from meshview.mesh import actions
-from meshview.mesh.identity import Reporter, reporter_from_params
+from meshview.mesh.identity import Reporter, cluster_from_params, reporter_from_params
 from meshview.mesh.models import TailOffset
 from meshview.mesh.tail import Follower
 
@@ -38,6 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--ndjson", action="store_true", help="lines are JSON envelopes or Istio JSON records")
         for name in ("namespace", "pod", "workload", "app", "role"):
             parser.add_argument(f"--{name}", default="", help=f"reporter {name}, for lines without an envelope")
+        parser.add_argument("--cluster", default="", help="the cluster of every proxy of the files (default: home)")
         # --version is Django's own option.
         parser.add_argument("--app-version", dest="version", default="", help="reporter version")
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             self.reporter: Reporter | None = reporter_from_params(
                 {k: options[k] for k in ("namespace", "pod", "workload", "app", "version", "role")}
             )
+            self.cluster = cluster_from_params({"cluster": options["cluster"]})
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self.kind = "ndjson" if options["ndjson"] else "text"
@@ -97,7 +99,7 @@ class Command(BaseCommand):
             follower.close()
 
     def _ingest(self, lines: list[str], first_line: int, source: str) -> None:
-        answer = actions.ingest_envoy_lines(lines, self.kind, self.log_parser, self.reporter, first_line)
+        answer = actions.ingest_envoy_lines(lines, self.kind, self.log_parser, self.reporter, first_line, self.cluster)
         self.totals["lines"] += len(lines)
         self.totals["accepted"] += answer["accepted"]
         self.totals["rejected"] += answer["rejected"]
