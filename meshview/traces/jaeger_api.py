@@ -23,6 +23,9 @@ from meshview.traces.model import SPAN_KIND_UNSPECIFIED
 DEFAULT_LOOKBACK_NS = 2 * 86_400 * 10**9  # Jaeger's search default: the last 2 days
 DEFAULT_DEPENDENCY_LOOKBACK_MS = 86_400_000
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1500
+INT64_MAX = 2**63 - 1
+# Span times are int64 nanoseconds: the latest time a parameter in µs or ms may name.
+MAX_TIME_US, MAX_TIME_MS = INT64_MAX // 1000, INT64_MAX // 10**6
 SPAN_KINDS = {name: kind for kind, name in SPAN_KIND_TAGS.items()} | {"unspecified": SPAN_KIND_UNSPECIFIED}
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -65,13 +68,20 @@ def _trace_id(raw: str) -> str:
     return raw.lower().rjust(32, "0")
 
 
-def int_param(request: HttpRequest, name: str, default: int | None = None) -> int | None:
+def int_param(
+    request: HttpRequest, name: str, default: int | None = None, low: int = -INT64_MAX, high: int = INT64_MAX
+) -> int | None:
+    """The integer parameter `name`, `default` when absent; raise BadParameter unless it is an
+    integer from `low` to `high`."""
     raw = request.GET.get(name, "").strip()
     if not raw:
         return default
     if not re.fullmatch(r"-?\d{1,19}", raw):
         raise BadParameter(f"{name} must be an integer, got {raw[:40]!r}")
-    return int(raw)
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadParameter(f"{name} must be from {low} to {high}, got {raw}")
+    return value
 
 
 def duration_param(request: HttpRequest, name: str) -> int | None:
@@ -154,8 +164,8 @@ def traces(request: HttpRequest) -> HttpResponse:
     wanted = [_trace_id(raw) for raw in request.GET.getlist("traceID")]
     if not wanted:
         now_us = int(time.time() * 1e6)
-        end_us = int_param(request, "end", now_us)
-        start_us = int_param(request, "start", (end_us or now_us) - DEFAULT_LOOKBACK_NS // 1000)
+        end_us = int_param(request, "end", now_us, 0, MAX_TIME_US)
+        start_us = int_param(request, "start", max((end_us or 0) - DEFAULT_LOOKBACK_NS // 1000, 0), 0, MAX_TIME_US)
         query = queries.TraceQuery(
             start_min_ns=(start_us or 0) * 1000,
             start_max_ns=(end_us or now_us) * 1000,
@@ -188,11 +198,10 @@ def trace(request: HttpRequest, trace_id: str) -> HttpResponse:
 
 @jaeger_view(1)
 def dependency_links(request: HttpRequest) -> HttpResponse:
-    end_ms = int_param(request, "endTs", int(time.time() * 1000)) or 0
-    lookback_ms = int_param(request, "lookback", DEFAULT_DEPENDENCY_LOOKBACK_MS) or 0
-    if lookback_ms < 0:
-        raise BadParameter("lookback must not be negative")
-    links = queries.dependency_links((end_ms - lookback_ms) * 10**6, end_ms * 10**6, access=request_access(request))
+    end_ms = int_param(request, "endTs", int(time.time() * 1000), 0, MAX_TIME_MS) or 0
+    lookback_ms = int_param(request, "lookback", DEFAULT_DEPENDENCY_LOOKBACK_MS, 0, MAX_TIME_MS) or 0
+    start_ns = max(end_ms - lookback_ms, 0) * 10**6
+    links = queries.dependency_links(start_ns, end_ms * 10**6, access=request_access(request))
     return _v1_envelope(dependencies(links))
 
 
@@ -209,7 +218,13 @@ def _rfc3339(request: HttpRequest, name: str) -> int:
         raise BadParameter(f"{name} must be an RFC 3339 time, got {raw[:64]!r}") from None
     if moment.tzinfo is None:
         raise BadParameter(f"{name} must carry a time zone (Z or ±hh:mm)")
-    return int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
+    try:
+        nanoseconds = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
+    except (OverflowError, ValueError):
+        nanoseconds = -1
+    if not 0 <= nanoseconds <= INT64_MAX:
+        raise BadParameter(f"{name} must be from 1970 to 2262, got {raw[:64]!r}")
+    return nanoseconds
 
 
 def _v3_query(request: HttpRequest) -> queries.TraceQuery:

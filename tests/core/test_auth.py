@@ -1,10 +1,12 @@
 from io import StringIO
 
 import pytest
+import yaml
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
+from meshview.core.actions import issue_token
 from meshview.core.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +75,38 @@ def test_session_users_read_and_staff_administer(client: Client) -> None:
     user.is_staff = True
     user.save()
     assert client.get("/api/v1/tokens").status_code == 200
+
+
+def _issue_over_api(client: Client, issuer: str, **body: object):
+    return client.post(
+        "/api/v1/tokens", {"name": "minted", "scopes": ["read"], **body},
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {issuer}",
+    )
+
+
+def test_a_restricted_token_issues_tokens_only_within_its_namespaces(client: Client) -> None:
+    _, issuer = issue_token("team-a-admin", ["admin"], namespaces=["team-a"])
+    assert _issue_over_api(client, issuer, namespaces=["team-a", "secret-ns"]).status_code == 403
+    response = _issue_over_api(client, issuer)
+    assert response.status_code == 201, response.content
+    assert response.json()["namespaces"] == ["team-a"]  # null would mean every namespace
+    assert ApiToken.objects.get(name="minted").namespaces == ["team-a"]
+    ApiToken.objects.filter(name="minted").delete()
+    assert _issue_over_api(client, issuer, namespaces=[]).json()["namespaces"] == []
+
+
+def test_an_unrestricted_admin_issues_tokens_of_any_namespaces(client: Client) -> None:
+    _, issuer = issue_token("admin", ["admin"])
+    assert _issue_over_api(client, issuer).json()["namespaces"] is None
+    ApiToken.objects.filter(name="minted").delete()
+    assert _issue_over_api(client, issuer, namespaces=["secret-ns"]).json()["namespaces"] == ["secret-ns"]
+
+
+def test_the_token_list_answers_what_its_schema_requires(client: Client) -> None:
+    _, admin = issue_token("admin", ["admin"])
+    schema = yaml.safe_load(client.get("/api/schema/", HTTP_AUTHORIZATION=f"Bearer {admin}").content)
+    listed = client.get("/api/v1/tokens", HTTP_AUTHORIZATION=f"Bearer {admin}").json()["results"]
+    required = set(schema["components"]["schemas"]["ApiToken"]["required"])
+    assert listed and all(required <= set(item) for item in listed)
+    issued = _issue_over_api(client, admin).json()
+    assert set(schema["components"]["schemas"]["IssuedToken"]["required"]) <= set(issued)

@@ -13,6 +13,7 @@ from meshview.core.access import request_access
 from meshview.traces import queries
 from meshview.traces.jaeger_api import (
     DEFAULT_LOOKBACK_NS,
+    MAX_TIME_US,
     BadParameter,
     duration_param,
     int_param,
@@ -48,9 +49,10 @@ class TraceListView(APIView):
             if not 0 < limit <= MAX_PAGE_SIZE or not 0 <= offset <= MAX_OFFSET:
                 raise BadParameter(f"limit must be 1..{MAX_PAGE_SIZE} and offset 0..{MAX_OFFSET}")
             now_us = int(time.time() * 1e6)
-            end_us = int_param(request, "end", now_us) or now_us
+            end_us = int_param(request, "end", now_us, 0, MAX_TIME_US) or now_us
+            start_us = int_param(request, "start", max(end_us - DEFAULT_LOOKBACK_NS // 1000, 0), 0, MAX_TIME_US)
             query = queries.TraceQuery(
-                start_min_ns=(int_param(request, "start", end_us - DEFAULT_LOOKBACK_NS // 1000) or 0) * 1000,
+                start_min_ns=(start_us or 0) * 1000,
                 start_max_ns=end_us * 1000,
                 service=request.query_params.get("service", ""),
                 operation=request.query_params.get("operation", ""),
