@@ -136,6 +136,18 @@ MESHVIEW_PROMETHEUS_URL = _checked_url("MESHVIEW_PROMETHEUS_URL", ("http", "http
 MESHVIEW_ANONYMOUS_ACCESS = False
 
 
+def _anonymous() -> str:
+    """MESHVIEW_ANONYMOUS: unset, anonymous access on loopback for requests that came through no
+    reverse proxy; 1, on for every request (proxied too); 0, off."""
+    value = _env("MESHVIEW_ANONYMOUS")
+    if value not in ("", "0", "1"):
+        raise ImproperlyConfigured(f"MESHVIEW_ANONYMOUS: {value!r} is not 0 or 1")
+    return value
+
+
+MESHVIEW_ANONYMOUS = _anonymous()
+
+
 def _frontend_dir() -> Path:
     """The built browser app: MESHVIEW_FRONTEND_DIR when set, else the copy an installed wheel
     carries (meshview/ui, packed by setup.py), else a checkout's frontend/dist."""
@@ -207,7 +219,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "meshview.core.metrics.RequestMetricsMiddleware",
+    "meshview.core.middleware.StorageUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "meshview.core.middleware.CrossSiteWriteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -251,7 +265,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MESHVIEW_MAX_BODY_BYTES
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "meshview.core.auth.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "meshview.core.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["meshview.core.auth.ScopePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

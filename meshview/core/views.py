@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from meshview.celery import app as celery_app
+from meshview.core.auth import anonymous_allowed
 from meshview.core.metrics import PAIRING_WAITING, SETTLE_QUEUE
 from meshview.core.models import WorkerHeartbeat
 from meshview.mesh.models import PendingRequest
@@ -94,7 +95,7 @@ def frontend_not_found(request: HttpRequest, path: str) -> HttpResponseBase:
 @require_GET
 def frontend(request: HttpRequest, status: int = 200, **route: str) -> HttpResponseBase:
     """The browser app's page for every client-side route."""
-    if not settings.MESHVIEW_ANONYMOUS_ACCESS and not request.user.is_authenticated:
+    if not anonymous_allowed(request.headers) and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     index = settings.MESHVIEW_FRONTEND_DIR / "index.html"
     if not index.is_file():

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from meshview.core.access import request_access
-from meshview.core.auth import denial
+from meshview.core.auth import denial, socket_headers
 from meshview.core.metrics import PUSH_LATENCY
 from meshview.graph.build import LIVE_TTL_SECONDS, BadGraphRequest, graph_json, parse_request
 from meshview.graph.live import graph_delta
@@ -30,7 +30,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     group = ""
 
     async def connect(self) -> None:
-        if self.scope.get("auth_error") or denial(self.scope.get("user"), self.scope.get("auth"), "read"):
+        if self.scope.get("auth_unavailable"):
+            await self.close(code=1013)  # try again later: the token cannot be looked up now
+            return
+        headers = socket_headers(self.scope)
+        if self.scope.get("auth_error") or denial(self.scope.get("user"), self.scope.get("auth"), "read", headers):
             await self.close(code=4401)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)

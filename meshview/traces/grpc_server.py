@@ -27,7 +27,9 @@ def _export(body: bytes, context: grpc.ServicerContext) -> bytes:
         token = token_from_header(str(metadata.get("authorization", "")))
     except PermissionError as exc:
         _refuse(context, grpc.StatusCode.UNAUTHENTICATED, str(exc))
-    reason = denial(None, token, "ingest")  # gRPC callers have no session
+    except DatabaseError as exc:
+        _refuse(context, grpc.StatusCode.UNAVAILABLE, f"storage unavailable, nothing was stored: {type(exc).__name__}")
+    reason = denial(None, token, "ingest", metadata)  # gRPC callers have no session
     if reason is not None:
         _refuse(
             context, grpc.StatusCode.UNAUTHENTICATED if token is None else grpc.StatusCode.PERMISSION_DENIED, reason

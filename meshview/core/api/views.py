@@ -30,7 +30,7 @@ class ApiTokenViewSet(
         scopes = serializer.validated_data["scopes"]
         namespaces = serializer.validated_data.get("namespaces")
         issuer = request.auth if isinstance(request.auth, ApiToken) else None
-        refused = [s for s in scopes if denial(request.user, issuer, s) is not None]
+        refused = [s for s in scopes if denial(request.user, issuer, s, request.headers) is not None]
         if refused:
             return Response({"detail": f"the issuer lacks the scopes {refused}"}, status=status.HTTP_403_FORBIDDEN)
         readable = request_access(request).namespaces

@@ -30,6 +30,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def anonymous_mode(host: str) -> tuple[bool, str]:
+    """Whether anonymous access is on when bound to `host` (MESHVIEW_ANONYMOUS decides first,
+    then whether `host` is a loopback address), and the sentence that says so."""
+    if settings.MESHVIEW_ANONYMOUS == "1":
+        return True, "Anonymous access: on for every request, through reverse proxies too (MESHVIEW_ANONYMOUS=1)."
+    if settings.MESHVIEW_ANONYMOUS == "0":
+        return False, "Anonymous access: off (MESHVIEW_ANONYMOUS=0): the API and UI need a session or an API token."
+    if is_loopback(host):
+        return True, (
+            f"Anonymous access: on for direct connections to {host}; requests through a reverse proxy "
+            "(X-Forwarded-For, Forwarded, X-Real-IP) need a session or an API token (MESHVIEW_ANONYMOUS=1 allows them)."
+        )
+    return False, f"Anonymous access: off: bound to {host}, the API and UI need a session or an API token."
+
+
+def answering_host(host: str) -> str:
+    """The host of a URL that reaches a server bound to `host` (loopback for every address),
+    with brackets around an IPv6 address."""
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    return f"[{local.strip('[]')}]" if ":" in local else local
+
+
 def check_services() -> None:
     """Raise CommandError, naming the variable, when a configured service cannot be reached."""
     try:
@@ -118,12 +140,15 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         check_services()
         call_command("migrate", interactive=False, verbosity=0)
-        settings.MESHVIEW_ANONYMOUS_ACCESS = is_loopback(host)
-        if not settings.MESHVIEW_ANONYMOUS_ACCESS:
-            self.stdout.write(f"Bound to {host}: the API and UI need a session or an API token (issue_token).")
+        settings.MESHVIEW_ANONYMOUS_ACCESS, mode = anonymous_mode(host)
+        self.stdout.write(mode)
+        shown = answering_host(host)
+        allowed = [h.strip("[]") for h in settings.ALLOWED_HOSTS]
+        if shown.strip("[]") not in allowed and "*" not in allowed:
+            # The address serve is told to bind is one meshview answers to.
+            settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, shown]
         worker = None if settings.REDIS_URL or options["no_worker"] else self._start_worker()
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        shown = f"[{host}]" if ":" in host else host
         self.stdout.write(f"meshview on http://{shown}:{port}/ (API docs at /api/docs/); Ctrl-C stops it")
         servers = [
             PeerServer(
@@ -180,9 +205,7 @@ class Command(BaseCommand):
             ApiToken.objects.filter(name=DEMO_TOKEN_NAME).delete()
             token = issue_token(DEMO_TOKEN_NAME, ["ingest"])[1]
         # The feeder reaches the server on loopback when it listens on every address.
-        local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)  # noqa: S104
-        local = f"[{local}]" if ":" in local and not local.startswith("[") else local
-        feeder = Feeder(f"http://{local}:{port}", rate, token)
+        feeder = Feeder(f"http://{answering_host(host)}:{port}", rate, token)
         logging.getLogger("uvicorn.access").addFilter(QuietFeed())
         feeder.start()
         self.stdout.write(f"Demo mesh: a Bookinfo mesh sends {rate:g} page views per second")
