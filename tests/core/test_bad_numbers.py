@@ -25,6 +25,7 @@ def anonymous():
         (f"/jaeger/api/v3/trace-summaries?query.startTimeMin=9999-12-31T23:59:59Z&{V3_MAX}", "query.startTimeMin"),
         ("/api/v1/traces?start=9999999999999999999", "start"),
         ("/api/v1/traces?end=99999999999999999", "end"),
+        ("/api/v1/traces/request-ids/abc?start=9999999999999999999", "start"),
         ("/api/v1/tokens?offset=9223372036854775808", "offset"),
     ],
 )

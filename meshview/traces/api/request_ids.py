@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from meshview.core.access import request_access
 from meshview.traces import queries
-from meshview.traces.jaeger_api import BadParameter, int_param
+from meshview.traces.jaeger_api import MAX_TIME_US, BadParameter, int_param
 from meshview.traces.request_ids import find_trace_ids_by_request_id
 
 MAX_REQUEST_ID_LENGTH = 128  # as the access-log rollups keep it
@@ -38,8 +38,8 @@ class RequestIdTracesView(APIView):
             return Response({"detail": f"a request id is 1 to {MAX_REQUEST_ID_LENGTH} characters"}, status=400)
         try:
             now_us = int(time.time() * 1e6)
-            end_us = int_param(request, "end", now_us) or now_us
-            start_us = int_param(request, "start", end_us - DEFAULT_LOOKBACK_US) or 0
+            end_us = int_param(request, "end", now_us, 0, MAX_TIME_US) or now_us
+            start_us = int_param(request, "start", max(end_us - DEFAULT_LOOKBACK_US, 0), 0, MAX_TIME_US) or 0
         except BadParameter as exc:
             return Response({"detail": str(exc)}, status=400)
         access = request_access(request)
