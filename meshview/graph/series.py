@@ -15,7 +15,6 @@ from meshview.mesh.latency import LATENCY_BUCKETS_MS, quantile
 from meshview.mesh.unknown import UNKNOWN
 
 LATENCY_KEYS = tuple(f"latency_{i}" for i in range(len(LATENCY_BUCKETS_MS) + 1))
-BUCKET_SECONDS = 10  # the finest rollup tier
 MAX_POINTS = 1000
 
 
@@ -28,10 +27,8 @@ class SeriesWindow:
     step: int
 
     def __post_init__(self) -> None:
-        if self.step <= 0 or self.step % BUCKET_SECONDS:
-            raise ValueError(f"step must be a positive multiple of {BUCKET_SECONDS} seconds")
-        if self.duration <= 0:
-            raise ValueError("duration must be positive")
+        if self.step <= 0 or self.duration <= 0:
+            raise ValueError("step and duration must be positive")
         if len(self.timestamps) > MAX_POINTS:
             raise ValueError(f"duration / step gives more than {MAX_POINTS} points: use a longer step")
 
@@ -43,11 +40,6 @@ class SeriesWindow:
     def timestamps(self) -> list[int]:
         """The start of each step, unix seconds."""
         return list(range(self.first, self.end, self.step))
-
-
-def default_step(duration: int) -> int:
-    """About 60 points over `duration`, in whole rollup buckets."""
-    return max(BUCKET_SECONDS, round(duration / 60 / BUCKET_SECONDS) * BUCKET_SECONDS)
 
 
 def _edge(row: Mapping[str, Any]) -> tuple:
@@ -73,8 +65,8 @@ def series(rows: Iterable[Mapping[str, Any]], window: SeriesWindow) -> dict[str,
     """The charts' data, column-wise (one value per timestamp): `requestRate` and `errorRate`
     (HTTP and gRPC requests per second; errors are 4xx, 5xx, no response, gRPC non-OK),
     `p50`, `p95`, `p99` (ms, None for a step without requests), `tcpSentRate` and
-    `tcpReceivedRate` (bytes per second). `rows` carry a `step` column (its start) and the
-    rollup's dimensions and summed measures."""
+    `tcpReceivedRate` (bytes per second). `rows` carry a rollup `bucket` (which lies within
+    one step) and the rollup's other dimensions and summed measures."""
     times = window.timestamps
     index = {t: i for i, t in enumerate(times)}
     size = len(times)
@@ -82,7 +74,7 @@ def series(rows: Iterable[Mapping[str, Any]], window: SeriesWindow) -> dict[str,
     sent, received = [0] * size, [0] * size
     histograms = [[0] * len(LATENCY_KEYS) for _ in range(size)]
     for row in counted(rows):
-        i = index.get(row["step"])
+        i = index.get(row["bucket"] // window.step * window.step)
         if i is None:
             continue
         if row["protocol"] == "tcp":

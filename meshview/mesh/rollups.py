@@ -208,10 +208,13 @@ def _roll(
         return max(cursor.rowcount, 0)
 
 
-def _plan(lo: int, hi: int, until: Mapping[int, int], now: float) -> list[tuple[int, int, int]]:
+def _plan(
+    lo: int, hi: int, until: Mapping[int, int], now: float, top: int = len(RESOLUTIONS) - 1
+) -> list[tuple[int, int, int]]:
     """The (tier index, first bucket, end) pieces that cover the 10-second buckets [lo, hi):
-    the coarsest complete tier where its buckets fit, finer ones at the ragged ends. A ragged
-    end whose fine tier has expired is read from the coarser bucket that holds it."""
+    the coarsest complete tier (at most tier `top`) where its buckets fit, finer ones at the
+    ragged ends. A ragged end whose fine tier has expired is read from the coarser bucket that
+    holds it, up to tier `top`."""
     pieces: list[tuple[int, int, int]] = []
 
     def cover(lo: int, hi: int, level: int) -> None:
@@ -229,10 +232,10 @@ def _plan(lo: int, hi: int, until: Mapping[int, int], now: float) -> list[tuple[
             return cover(lo, hi, level - 1)
         pieces.append((0, lo, hi))
 
-    cover(lo, hi, len(RESOLUTIONS) - 1)
+    cover(lo, hi, top)
     expired = []
     for level, first, end in pieces:
-        while level < len(RESOLUTIONS) - 1 and end <= now - retention_seconds(RESOLUTIONS[level]):
+        while level < top and end <= now - retention_seconds(RESOLUTIONS[level]):
             coarser = RESOLUTIONS[level + 1]
             if _ceil(end, coarser) > until[coarser]:
                 break  # not rolled up there: the fine rows are all there is
@@ -256,14 +259,18 @@ def read(
     where: Q | None = None,
     dimensions: Sequence[str] | None = None,
     now: float | None = None,
+    coarsest: int = RESOLUTIONS[-1],
 ) -> list[dict[str, Any]]:
     """Return the traffic of the 10-second buckets starting in [start, end) (unix seconds),
     summed per `dimensions` (default: all but the bucket) over the rows that meet `where`: one
     dict per key with the dimensions and `sum_<measure>` for each measure. Two queries: the
-    watermarks, then every tier the window needs at once."""
+    watermarks, then every tier the window needs at once. `coarsest` (one of RESOLUTIONS)
+    bounds the tiers read, for a reader that keeps `bucket` and needs buckets of at most that
+    many seconds (a chart's steps)."""
     dimensions = tuple(dimensions or family.dimensions[1:])
     lo, hi = _ceil(math.ceil(start), BUCKET_SECONDS), _ceil(math.ceil(end), BUCKET_SECONDS)
-    pieces = _plan(lo, hi, _watermarks(family), time.time() if now is None else now)
+    top = RESOLUTIONS.index(coarsest)
+    pieces = _plan(lo, hi, _watermarks(family), time.time() if now is None else now, top)
     sums = {f"sum_{m}": Sum(m) for m in family.measures}
     querysets = []
     for level, first, last in pieces:

@@ -11,8 +11,9 @@ from meshview.core.actions import issue_token
 from meshview.demo import render, topology
 from meshview.demo.feed import Schedule
 from meshview.demo.traffic import MS, Hop, Traffic
-from meshview.mesh import actions
+from meshview.mesh import actions, rollups
 from meshview.mesh.latency import bucket_index, quantile
+from meshview.mesh.models import TrafficRollup, TrafficRollupMinute
 
 pytestmark = pytest.mark.django_db
 START_S = 29_933_333 * 60  # a whole minute
@@ -73,6 +74,19 @@ def test_an_edge_with_its_circuit_breaks_counts_every_request_once(client: Clien
 
 
 @pytest.mark.usefixtures("fed")
+def test_past_the_ten_second_tier_the_minute_tier_answers_the_same(client: Client) -> None:
+    edge = {"sourceNamespace": "bookinfo", "sourceWorkload": "productpage-v1", "destinationNamespace": "bookinfo",
+            "destinationService": "reviews"}
+    fresh = metrics(client, **edge)
+    assert rollups.roll_up(time.time()) > 0
+    assert rollups.delete_expired(time.time()) > 0  # the window is days old: its 10-second rows go
+    assert not TrafficRollup.objects.exists() and TrafficRollupMinute.objects.exists()
+    assert metrics(client, **edge) == fresh
+    # Ten-second steps are never filled from minute rows (a minute in one step): nothing is left.
+    assert metrics(client, **edge, step="10")["requestRate"] == [0.0] * MINUTES * 6
+
+
+@pytest.mark.usefixtures("fed")
 def test_a_node_inbound_and_outbound_and_the_canary(client: Client, hops: list[Hop]) -> None:
     canary = metrics(client, namespace="bookinfo", app="reviews", version="v3")
     requests, _, _ = expected(hops, lambda h: h.destination is topology.REVIEWS_CANARY)
@@ -118,8 +132,8 @@ def test_the_namespace_rule_hides_traffic_of_namespaces_a_token_may_not_see(clie
 
 
 @pytest.mark.usefixtures("fed")
-def test_one_query_per_series(client: Client, django_assert_num_queries) -> None:
-    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True), django_assert_num_queries(1):
+def test_two_queries_per_series(client: Client, django_assert_num_queries) -> None:
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True), django_assert_num_queries(2):  # tiers' watermarks, rows
         metrics(client, sourceNamespace="bookinfo", sourceService="reviews", destinationNamespace="bookinfo",
                 destinationApp="reviews", destinationVersion="v2", duration="1h", step="10")
 
@@ -148,3 +162,10 @@ def test_the_endpoint_is_in_the_openapi_schema(client: Client) -> None:
     operation = schema["paths"]["/api/v1/graph/metrics"]["get"]
     names = {p["name"] for p in operation["parameters"]}
     assert {"namespace", "workload", "direction", "sourceWorkload", "destinationService", "step", "queryTime"} <= names
+
+
+@pytest.mark.parametrize(("duration", "step"), [(600, 10), (3600, 60), (6 * 3600, 360), (7 * 86400, 10200)])
+def test_the_default_step_holds_whole_buckets_of_the_coarsest_tier_that_fits(duration: int, step: int) -> None:
+    from meshview.graph.api.metrics import default_step
+
+    assert default_step(duration) == step

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import F, Q, Sum
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,8 +16,9 @@ from rest_framework.views import APIView
 
 from meshview.core.access import NamespaceAccess, request_access
 from meshview.graph.build import BadGraphRequest, _duration
-from meshview.graph.series import LATENCY_KEYS, SeriesWindow, default_step, series
-from meshview.mesh.models import TrafficRollup
+from meshview.graph.series import LATENCY_KEYS, SeriesWindow, series
+from meshview.mesh import rollups
+from meshview.mesh.models import TrafficRollup, TrafficRollupMinute
 from meshview.mesh.unknown import UNKNOWN
 
 KINDS = ("workload", "app", "service")
@@ -31,17 +32,21 @@ class BadSeriesRequest(ValueError):
     """A parameter of a series request is wrong; the message names it."""
 
 
-def read_rollups(start: int, end: int, step: int, selection: Q) -> list[dict[str, Any]]:
-    """Traffic rollups of buckets in [start, end) that match `selection`, summed per step
-    (column `step`, the step's start) and per edge, reporter and response."""
-    rows = (
-        TrafficRollup.objects.filter(bucket__gte=start, bucket__lt=end)
-        .filter(selection)
-        .annotate(step=F("bucket") - F("bucket") % step)
-        .values("step", *GROUPING)
-        .annotate(**{f"sum_{m}": Sum(m) for m in MEASURES})
+def read_rollups(window: SeriesWindow, selection: Q) -> list[dict[str, Any]]:
+    """The traffic rollups of `window` that match `selection`, per bucket, edge, reporter and
+    response, from the coarsest tier whose buckets fit in a step."""
+    coarsest = max(r for r in rollups.RESOLUTIONS if window.step % r == 0)
+    rows = rollups.read(
+        rollups.TRAFFIC, window.first, window.end, selection, dimensions=("bucket", *GROUPING), coarsest=coarsest
     )
-    return [{**{k: row[k] for k in ("step", *GROUPING)}, **{m: row[f"sum_{m}"] for m in MEASURES}} for row in rows]
+    return [{**{k: row[k] for k in ("bucket", *GROUPING)}, **{m: row[f"sum_{m}"] for m in MEASURES}} for row in rows]
+
+
+def default_step(duration: int) -> int:
+    """About 60 points over `duration`, in whole buckets of the coarsest tier that fits."""
+    target = duration / 60
+    resolution = max((r for r in rollups.RESOLUTIONS if r <= target), default=rollups.BUCKET_SECONDS)
+    return max(resolution, round(target / resolution) * resolution)
 
 
 def _identity(params: Mapping[str, str], prefix: str) -> tuple[str, str, str, str]:
@@ -69,12 +74,12 @@ class Selector:
         """A service's requests: the rollups that name it, and the server sides that name no
         service (their callers were outside the mesh) of workloads it sent to in the window."""
         named = Q(destination_service_namespace=namespace, destination_service_name=name)
-        workloads = (
-            TrafficRollup.objects.filter(bucket__gte=self.start, bucket__lt=self.end)
-            .filter(named)
-            .values("destination_workload")
-        )
-        return named | Q(destination_service="", destination_namespace=namespace, destination_workload__in=workloads)
+        # The 10-second tier holds the last day, the minute tier the week before.
+        reached = Q()
+        for tier in (TrafficRollup, TrafficRollupMinute):
+            workloads = tier.objects.filter(bucket__gte=self.start, bucket__lt=self.end).filter(named)
+            reached |= Q(destination_workload__in=workloads.values("destination_workload"))
+        return named | (Q(destination_service="", destination_namespace=namespace) & reached)
 
     def as_destination(self, namespace: str, kind: str, name: str, version: str) -> Q:
         if kind == "service":
@@ -145,8 +150,8 @@ def window(params: Mapping[str, str]) -> SeriesWindow:
     except BadGraphRequest as exc:
         raise BadSeriesRequest(str(exc)) from None
     raw_step = params.get("step", "").strip()
-    if raw_step and not raw_step.isdigit():
-        raise BadSeriesRequest("step must be whole seconds")
+    if raw_step and (not raw_step.isdigit() or int(raw_step) == 0 or int(raw_step) % rollups.BUCKET_SECONDS):
+        raise BadSeriesRequest(f"step must be a positive multiple of {rollups.BUCKET_SECONDS} seconds")
     try:
         return SeriesWindow(end=end, duration=duration, step=int(raw_step) if raw_step else default_step(duration))
     except ValueError as exc:
@@ -195,7 +200,10 @@ class GraphMetricsView(APIView):
                 for name in ("namespace", "workload", "app", "version", "service")
             ],
             OpenApiParameter("duration", str, description="window length: 60s, 5m, 1h (default 10m)"),
-            OpenApiParameter("step", int, description="seconds per point, a multiple of 10 (default: about 60 points)"),
+            OpenApiParameter(
+                "step", int, description="seconds per point, a multiple of 10 (default: about 60 points, whole minutes "
+                "or ten minutes for longer windows)"
+            ),
             OpenApiParameter("queryTime", int, description="window end, unix seconds (default: now)"),
         ],
         responses={200: SeriesAnswer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
@@ -211,5 +219,5 @@ class GraphMetricsView(APIView):
         refused = refusal(params, access)
         if refused is not None:
             return Response({"detail": refused}, status=403)
-        rows = read_rollups(span.first, span.end, span.step, chosen & visible(access))
+        rows = read_rollups(span, chosen & visible(access))
         return Response(series(rows, span))
