@@ -259,6 +259,16 @@ def store_spans(export: DecodedExport, signal: str = "otlp", now: float | None =
     return len(new)
 
 
+def settle_span_pairs(now: float | None = None) -> int:
+    """Decide the pairing store's rows whose MESHVIEW_SPAN_PAIR_SECONDS have passed (see
+    `pairing.settle`) and tell live graph viewers; return how many rows were decided. Run by beat."""
+    with transaction.atomic():
+        settled = pairing.settle(time.time() if now is None else now)
+        if settled:
+            signal_change()
+    return settled
+
+
 _COLUMNS = ", ".join(SPAN_COLUMNS)
 _STORED = "ON CONFLICT DO NOTHING RETURNING trace_id, span_id, content_hash"
 

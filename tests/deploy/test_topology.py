@@ -35,7 +35,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from meshview.core import actions as core_actions
 from meshview.mesh.models import PendingRequest
-from meshview.traces.models import Span
+from meshview.traces.models import Span, SpanHalf
 from tests import meshsim
 from tests.conftest import ROOT, database_url, free_port, wait_for_http
 from tests.graph import spansim
@@ -44,7 +44,8 @@ from tests.meshsim import DETAILS, PRODUCTPAGE, RATINGS, REVIEWS, SERVICES, Call
 COMPOSE = ROOT / "docker" / "compose.yaml"
 NGINX = "/usr/sbin/nginx"
 CONTAINER_DATA_DIR = "/var/lib/meshview"  # the Dockerfile's MESHVIEW_DATA_DIR
-SETTLE_SECONDS = 4
+SETTLE_SECONDS = 4  # MESHVIEW_SETTLE_SECONDS
+SPAN_PAIR_SECONDS = 4  # MESHVIEW_SPAN_PAIR_SECONDS
 T = TypeVar("T")
 GRAPH_PATH = "/ws/graph/?namespaces=bookinfo&graphType=workload&duration=5m&sources=accesslogs"
 GRAPH_PAGE = "/graph?namespaces=bookinfo&graphType=workload&duration=300s&injectServiceNodes=false&sources=accesslogs"
@@ -262,7 +263,13 @@ def deployment(tmp_path: Path, redis_url: str, django_user_model: Any) -> Iterat
     }
     assert set(topology.environment) == set(here), "compose sets a variable this test does not know"
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("MESHVIEW_") and k not in here}
-    env = {**inherited, **here, "MESHVIEW_DATA_DIR": str(data_dir), "MESHVIEW_SETTLE_SECONDS": str(SETTLE_SECONDS)}
+    env = {
+        **inherited,
+        **here,
+        "MESHVIEW_DATA_DIR": str(data_dir),
+        "MESHVIEW_SETTLE_SECONDS": str(SETTLE_SECONDS),
+        "MESHVIEW_SPAN_PAIR_SECONDS": str(SPAN_PAIR_SECONDS),
+    }
 
     deployment = Deployment(tmp_path)
     migrate = subprocess.run(
@@ -392,15 +399,22 @@ def test_the_production_topology_behind_nginx(deployment: Deployment, output_dir
         assert node(took[other]) in seen, f"the socket on {web} missed what {other} ingested:\n{deployment.logs()}"
         assert node(took[web]) in seen
 
-    # The worker settles: a server-side record without its client side waits in the database for
-    # SETTLE_SECONDS; no web process ingests after it, so only beat's task on the worker can settle it.
+    # The worker settles. A client span whose server span never comes waits in the pairing store
+    # for SPAN_PAIR_SECONDS, a server-side access-log record without its client side waits for
+    # SETTLE_SECONDS; nothing ingested after them decides them, so only beat's tasks on the worker do.
+    unanswered = spansim.render([Call(PRODUCTPAGE, SERVICES["ratings-canary"], None, code=404, flags="NR")])
+    assert deployment.post("/v1/traces", unanswered.SerializeToString(), "application/x-protobuf")[0] == 200
+    assert from_database(SpanHalf.objects.count) == 1
     deployment.ingest([Call(None, SERVICES["reviews"], REVIEWS["v2"])], sides="server")
     assert from_database(PendingRequest.objects.count) == 1
     for web, socket in sockets.items():
         seen = receive_edges(socket, {node(REVIEWS["v2"])}, timeout=SETTLE_SECONDS + 20)
         assert node(REVIEWS["v2"]) in seen, f"the socket on {web} never saw the settled request:\n{deployment.logs()}"
     assert from_database(PendingRequest.objects.count) == 0
-    deployment.wait_for_log(deployment.by_name("worker"), r"settle_requests\[[^\]]+\] succeeded in [\d.]+s: 1\b")
+    worker = deployment.by_name("worker")
+    deployment.wait_for_log(worker, r"settle_requests\[[^\]]+\] succeeded in [\d.]+s: 1\b")
+    deployment.wait_for_log(worker, r"settle_span_pairs\[[^\]]+\] succeeded in [\d.]+s: 1\b", SPAN_PAIR_SECONDS + 20)
+    assert from_database(SpanHalf.objects.count) == 0
 
     # The browser app through nginx: its live graph socket is held by one of the web processes.
     accepted = {web: accepted_sockets(process) for web, process in webs.items()}
