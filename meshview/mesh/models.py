@@ -263,16 +263,19 @@ class SpanRollupTenMinutes(SpanTrafficEdge):
         indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_10m_bucket")]
 
 
-DEPENDENCY_DIMENSIONS = ("bucket", "parent", "child")
+DEPENDENCY_DIMENSIONS = ("bucket", "parent_namespace", "parent", "child_namespace", "child")
 DEPENDENCY_MEASURES = ("calls",)
 
 
 class ServiceDependency(models.Model):
     """Jaeger's dependency links: parent and child spans of different services (`service.name`),
-    counted in the bucket in which the child started."""
+    counted in the bucket in which the child started. The namespaces are those of the spans'
+    resources, which decide who may see the link."""
 
     bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    parent_namespace = models.CharField(max_length=253, default="")
     parent = models.CharField(max_length=512)
+    child_namespace = models.CharField(max_length=253, default="")
     child = models.CharField(max_length=512)
     calls = models.BigIntegerField()
 

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from meshview.core.access import NamespaceAccess, request_access
@@ -157,6 +158,7 @@ def operations(request: HttpRequest) -> HttpResponse:
     )
 
 
+@gzip_page  # a 10,000-span trace is megabytes of JSON
 @jaeger_view(1)
 def traces(request: HttpRequest) -> HttpResponse:
     """Search, or fetch the traces named by `traceID` parameters."""
@@ -182,6 +184,7 @@ def traces(request: HttpRequest) -> HttpResponse:
     return _v1_envelope([jaeger_trace(*found[t]) for t in wanted if t in found])
 
 
+@gzip_page  # a 10,000-span trace is megabytes of JSON
 @jaeger_view(1)
 def trace(request: HttpRequest, trace_id: str) -> HttpResponse:
     """One trace; `raw=true` shows the spans as stored, else exact duplicates are dropped as
@@ -198,10 +201,14 @@ def trace(request: HttpRequest, trace_id: str) -> HttpResponse:
 
 @jaeger_view(1)
 def dependency_links(request: HttpRequest) -> HttpResponse:
+    """The links between services over `lookback` ms before `endTs` (ms), from the dependency
+    rollups; with `service`, only the links with that service at one end."""
     end_ms = int_param(request, "endTs", int(time.time() * 1000), 0, MAX_TIME_MS) or 0
     lookback_ms = int_param(request, "lookback", DEFAULT_DEPENDENCY_LOOKBACK_MS, 0, MAX_TIME_MS) or 0
-    start_ns = max(end_ms - lookback_ms, 0) * 10**6
-    links = queries.dependency_links(start_ns, end_ms * 10**6, access=request_access(request))
+    links = queries.dependency_links(
+        max(end_ms - lookback_ms, 0) / 1000, end_ms / 1000, access=request_access(request),
+        service=request.GET.get("service", ""),
+    )
     return _v1_envelope(dependencies(links))
 
 
@@ -268,12 +275,14 @@ def _v3_traces(trace_ids: list[str], access: NamespaceAccess) -> HttpResponse:
     return JsonResponse({"result": otlp_json(spans, resources)})
 
 
+@gzip_page
 @jaeger_view(3)
 def v3_traces(request: HttpRequest) -> HttpResponse:
     access = request_access(request)
     return _v3_traces(queries.find_trace_ids(_v3_query(request), access=access), access)
 
 
+@gzip_page
 @jaeger_view(3)
 def v3_trace(request: HttpRequest, trace_id: str) -> HttpResponse:
     return _v3_traces([_trace_id(trace_id)], request_access(request))

@@ -389,7 +389,8 @@ class Tally:
     def dependency(self, parent: SpanFacts, child: SpanFacts) -> None:
         """Count a Jaeger dependency link when `parent` and `child` are of different services."""
         if parent.service_name != child.service_name:
-            key = (_bucket(child.start_ns), parent.service_name, child.service_name)
+            key = (_bucket(child.start_ns), parent.identity.namespace, parent.service_name, child.identity.namespace,
+                   child.service_name)
             counts = self.dependencies.get(key)
             if counts is None:
                 self.dependencies[key] = [1]

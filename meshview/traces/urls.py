@@ -3,6 +3,7 @@
 from django.urls import path
 
 from meshview.traces import ingest, jaeger_api
+from meshview.traces.api.transform import TransformView
 
 urlpatterns = [
     path("v1/traces", ingest.otlp_traces, name="otlp-traces"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("jaeger/api/traces", jaeger_api.traces),
     path("jaeger/api/traces/<str:trace_id>", jaeger_api.trace),
     path("jaeger/api/dependencies", jaeger_api.dependency_links),
+    path("jaeger/api/transform", TransformView.as_view()),
     path("jaeger/api/v3/services", jaeger_api.v3_services),
     path("jaeger/api/v3/operations", jaeger_api.v3_operations),
     path("jaeger/api/v3/traces", jaeger_api.v3_traces),

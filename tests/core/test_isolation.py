@@ -122,6 +122,7 @@ UNNAMESPACED = {
     "api/v1/tokens": "tokens (admin scope)",
     "v1/traces": "ingest (write only)",
     "api/v2/spans": "ingest (write only)",
+    "jaeger/api/transform": "converts the OTLP JSON it is sent; reads nothing stored",
     "api/v1/ingest/envoy": "ingest (write only)",
     "admin/": "Django's admin (staff)",
     "accounts/": "login and logout",

@@ -195,6 +195,8 @@ def test_the_graph_costs_a_fixed_number_of_queries(client: Client, django_assert
     # reads the clusters ingest requests named; spans add the callers still waiting for a child.
     with django_assert_max_num_queries(3):
         graph(client)
+    with django_assert_max_num_queries(3):
+        graph(client, sources="spans")
     with django_assert_max_num_queries(6):
         graph(client, sources="accesslogs,spans")
 
