@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mesh', '0002_traffic_tiers_and_span_rollups'),
+        ('mesh', '0003_workload_cluster'),
     ]
 
     operations = [
