@@ -100,7 +100,7 @@ def test_transform_turns_an_sdk_otlp_file_into_jaeger_traces(client: Client) -> 
     assert charge["references"] == [{"refType": "CHILD_OF", "traceID": trace_id,
                                      "spanID": spans["POST /checkout"]["spanID"]}]
     assert {"key": "error", "type": "bool", "value": True} in charge["tags"]
-    assert [log["fields"] for log in charge["logs"]][0][0] == {"key": "event", "type": "string", "value": "retry"}
+    assert charge["logs"][0]["fields"][0] == {"key": "event", "type": "string", "value": "retry"}
     assert trace["processes"][charge["processID"]]["serviceName"] == "checkout"
     from meshview.traces.models import Span
 
