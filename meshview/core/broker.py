@@ -17,14 +17,15 @@ from kombu.utils.json import dumps
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, message: Any) -> None:
-        """Put `message` onto `queue`; raises ChannelError when the folder cannot be written."""
+    # kombu's filesystem channel already widens its base's signature (the `mandatory` keyword).
+    def _put(self, queue: Any, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Put `payload` onto `queue`; raises ChannelError when the folder cannot be written."""
         name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         path = os.path.join(self.data_folder_out, name)
         partial = f"{path}.part"
         try:
             with open(partial, "wb") as f:
-                f.write(dumps(message).encode())
+                f.write(dumps(payload).encode())
             os.replace(partial, path)
         except OSError as exc:
             raise ChannelError(f"Cannot add file {path!r} to directory") from exc
