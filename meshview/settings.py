@@ -35,6 +35,9 @@ def _data_dir() -> Path:
         raise ImproperlyConfigured(f"MESHVIEW_DATA_DIR: cannot create {path}: {exc.strerror}") from exc
     if not os.access(path, os.W_OK):
         raise ImproperlyConfigured(f"MESHVIEW_DATA_DIR: {path} is not writable")
+    # The database, the broker's messages and the secret key are for meshview's user alone.
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
 
 
@@ -253,6 +256,28 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+AUTHENTICATION_BACKENDS = ["meshview.core.logins.ThrottledModelBackend"]
+
+
+def _https() -> bool:
+    """MESHVIEW_HTTPS=1: browsers reach meshview over HTTPS only (itself or a TLS-terminating
+    proxy that sets X-Forwarded-Proto)."""
+    value = _env("MESHVIEW_HTTPS")
+    if value not in ("", "0", "1"):
+        raise ImproperlyConfigured(f"MESHVIEW_HTTPS: {value!r} is not 0 or 1")
+    return value == "1"
+
+
+MESHVIEW_HTTPS = _https()
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = MESHVIEW_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if MESHVIEW_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = _int("MESHVIEW_HSTS_SECONDS", 365 * 86400, minimum=0)
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [MESHVIEW_FRONTEND_DIR] if MESHVIEW_FRONTEND_DIR.is_dir() else []

@@ -44,6 +44,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Clients only listen: a binary frame closes the socket with 1003 (unsupported data), a
+        text frame that is not JSON with 1007 (invalid payload), without a traceback to log."""
+        if text_data is None:
+            await self.close(code=1003)
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.close(code=1007)
+            return
+        await self.receive_json(content)
+
     async def send_snapshot(self) -> None:
         """Send the current state right after the connection is accepted."""
 
