@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "meshview.core.schema.add_plain_views"],
 }
 
 # Channels drops a socket from its groups after a day by default: a dashboard left open on a wall

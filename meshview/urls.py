@@ -6,11 +6,12 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from meshview.core import views as core_views
+from meshview.core.schema import HEALTHZ, METRICS, READYZ, documented
 
 urlpatterns = [
-    path("healthz", core_views.healthz, name="healthz"),
-    path("readyz", core_views.readyz, name="readyz"),
-    path("metrics", core_views.metrics, name="metrics"),
+    path("healthz", documented(core_views.healthz, HEALTHZ), name="healthz"),
+    path("readyz", documented(core_views.readyz, READYZ), name="readyz"),
+    path("metrics", documented(core_views.metrics, METRICS), name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("meshview.core.api.urls")),

@@ -43,6 +43,10 @@ SETTLE_QUEUE = Gauge(
     "meshview_settle_queue_requests",
     "Server-side access-log records waiting for their client side (read when scraped).",
 )
+LIVE_TRACE_SNAPSHOTS = Counter(
+    "meshview_live_trace_snapshots_total",
+    "Live-tail snapshots of the newest traces read from the database (one serves the sockets of a second)",
+)
 PUSH_LATENCY = Histogram(
     "meshview_live_push_seconds",
     "Time from a committed change to its websocket broadcast.",

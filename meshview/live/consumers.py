@@ -12,9 +12,9 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from meshview.core.access import request_access
+from meshview.core.access import NamespaceAccess, request_access
 from meshview.core.auth import denial, socket_headers
-from meshview.core.metrics import PUSH_LATENCY
+from meshview.core.metrics import LIVE_TRACE_SNAPSHOTS, PUSH_LATENCY
 from meshview.graph.build import LIVE_TTL_SECONDS, BadGraphRequest, graph_json, parse_request
 from meshview.graph.live import graph_delta
 from meshview.live.broadcast import GRAPH_GROUP, TRACES_GROUP
@@ -70,13 +70,12 @@ class TracesConsumer(LiveConsumer):
     group = TRACES_GROUP
 
     async def send_snapshot(self) -> None:
-        access = request_access(self.scope)
-        recent = await database_sync_to_async(
-            lambda: queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES, access=access), access=access)
-        )()
-        await self.send_json({"type": "traces.snapshot", "traces": recent})
+        recent = await _recent_traces(request_access(self.scope))
+        await self.send(text_data=recent)
 
     async def traces_delta(self, event: dict[str, Any]) -> None:
+        # The next socket to connect reads a snapshot with these traces in it.
+        _trace_snapshots.get(asyncio.get_running_loop(), {}).clear()
         access = request_access(self.scope)
         if access.restricted:
             # The event tells every reader; this caller sees only the traces, and the parts of
@@ -91,6 +90,30 @@ class TracesConsumer(LiveConsumer):
                 return
             event = {**event, "traces": traces}
         await self.relay(event)
+
+
+# Per event loop: the newest traces' snapshot for each set of readable namespaces, and when it
+# was read. A burst of connects shares one read instead of one each.
+_TraceSnapshots = dict[frozenset[str] | None, tuple[float, "asyncio.Future[str]"]]
+_trace_snapshots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TraceSnapshots]" = weakref.WeakKeyDictionary()
+
+
+def _read_trace_snapshot(access: NamespaceAccess) -> str:
+    LIVE_TRACE_SNAPSHOTS.inc()
+    recent = queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES, access=access), access=access)
+    return json.dumps({"type": "traces.snapshot", "traces": recent})
+
+
+async def _recent_traces(access: NamespaceAccess) -> str:
+    """The `traces.snapshot` message for a caller with `access`, read at most once per
+    LIVE_TTL_SECONDS in this process for all the sockets that connect meanwhile (and again
+    after new traces arrived)."""
+    snapshots = _trace_snapshots.setdefault(asyncio.get_running_loop(), {})
+    entry = snapshots.get(access.namespaces)
+    if entry is None or time.monotonic() - entry[0] >= LIVE_TTL_SECONDS:
+        future = asyncio.ensure_future(database_sync_to_async(_read_trace_snapshot)(access))
+        snapshots[access.namespaces] = entry = (time.monotonic(), future)
+    return await asyncio.shield(entry[1])
 
 
 @dataclass
