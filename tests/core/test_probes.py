@@ -22,12 +22,13 @@ def test_readyz_reports_database_broker_and_unseen_worker(client: Client) -> Non
 def test_readyz_fails_when_the_broker_is_unreachable(client: Client) -> None:
     from meshview.celery import app
 
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    original = app.conf.broker_url, app.conf.broker_transport
+    # The embedded broker's transport would take the URL for its own: name Redis's instead.
+    app.conf.broker_url, app.conf.broker_transport = "redis://127.0.0.1:1/0", "redis"
     try:
         response = client.get("/readyz")
     finally:
-        app.conf.broker_url = original
+        app.conf.broker_url, app.conf.broker_transport = original
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "failed"
 
