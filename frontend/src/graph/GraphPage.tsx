@@ -78,7 +78,11 @@ export function GraphPage() {
   useTitle('Graph');
   const location = useLocation();
   const navigate = useNavigate();
-  const query = useMemo(() => parseGraphQuery(location.search || lastSearch), [location.search]);
+  // While the router loads the next page, this one still renders with the next page's location:
+  // it keeps to its own.
+  const own = /^\/graph\/?$/.test(location.pathname);
+  const search = own ? location.search : lastSearch;
+  const query = useMemo(() => parseGraphQuery(search || lastSearch), [search]);
   const [available, setAvailable] = useState<string[]>([]);
   // Without the namespace list, the graph is asked for every namespace the user may read, and
   // the picker offers the namespaces seen in it.
@@ -101,9 +105,10 @@ export function GraphPage() {
   );
 
   useEffect(() => {
+    if (!own) return;
     if (!location.search && lastSearch) navigate({ search: lastSearch }, { replace: true });
     else lastSearch = location.search;
-  }, [location.search, navigate]);
+  }, [own, location.search, navigate]);
 
   // The namespace list decides the default selection.
   useEffect(() => {
@@ -121,8 +126,8 @@ export function GraphPage() {
     return () => controller.abort();
   }, []);
   useEffect(() => {
-    if (listLoaded && !query.namespaces.length && available.length) change({ namespaces: defaultNamespaces(available) });
-  }, [listLoaded, available, query.namespaces.length, change]);
+    if (own && listLoaded && !query.namespaces.length && available.length) change({ namespaces: defaultNamespaces(available) });
+  }, [own, listLoaded, available, query.namespaces.length, change]);
 
   const options = useRef<ElementOptions>({ graphType: query.graphType, edgeLabels: query.edgeLabels });
   const enabled = listLoaded && (query.namespaces.length > 0 || listUnavailable);

@@ -16,14 +16,17 @@ export function graphStylesheet(large: boolean): cytoscape.StylesheetJson {
         shape: 'round-rectangle',
         width: 26,
         height: 26,
-        label: 'data(label)',
+        // A large graph names its nodes once the view is zoomed in enough to read them
+        // (GraphCanvas adds `labelled`): measuring thousands of labels slows its first paint.
+        label: large ? '' : 'data(label)',
         'font-family': 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
         'font-size': 10,
         color: '#151515',
         'text-valign': 'bottom',
         'text-halign': 'center',
         'text-margin-y': 4,
-        'text-wrap': 'wrap',
+        // Wrapping measures every label's words: a large graph keeps each line whole.
+        'text-wrap': large ? 'none' : 'wrap',
         'text-max-width': '140px',
         'text-background-color': '#ffffff',
         'text-background-opacity': 0.85,
@@ -101,7 +104,9 @@ export function graphStylesheet(large: boolean): cytoscape.StylesheetJson {
         'target-arrow-shape': 'triangle',
         'arrow-scale': 0.75,
         'curve-style': large ? 'straight' : 'bezier',
-        label: 'data(label)',
+        // A large graph's edge labels would be too small to read at the zoom that shows it
+        // whole, and measuring thousands of them slows the layout: only a selected edge has one.
+        label: large ? '' : 'data(label)',
         'font-family': 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
         'font-size': 8,
         color: '#3c3f42',
@@ -120,8 +125,9 @@ export function graphStylesheet(large: boolean): cytoscape.StylesheetJson {
     },
     {
       selector: 'edge:selected',
-      style: { 'overlay-color': SELECT_COLOR, 'overlay-opacity': 0.2, 'overlay-padding': 5, 'z-index': 10 },
+      style: { 'overlay-color': SELECT_COLOR, 'overlay-opacity': 0.2, 'overlay-padding': 5, 'z-index': 10, label: 'data(label)' },
     },
+    { selector: 'node.labelled, node:selected, node.found', style: { label: 'data(label)' } },
     { selector: '.faded', style: { opacity: 0.18, 'text-opacity': 0.1 } },
     { selector: '.hidden', style: { display: 'none' } },
     {
