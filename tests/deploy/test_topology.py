@@ -157,6 +157,12 @@ class Deployment:
             time.sleep(0.2)
         pytest.fail(f"{process.name} never logged {pattern!r} within {timeout} s:\n{self.logs()}")
 
+    def wait_for_http(self, url: str, process: Process) -> None:
+        try:
+            wait_for_http(url, process.popen)
+        except pytest.fail.Exception as failed:
+            pytest.fail(f"{failed}\n{self.logs()}")
+
     def post(self, path: str, body: bytes, content_type: str) -> tuple[int, str]:
         """POST through nginx with the ingest token; return the status and the web process that answered."""
         request = urllib.request.Request(
@@ -287,8 +293,8 @@ def deployment(tmp_path: Path, redis_url: str, django_user_model: Any) -> Iterat
         deployment.start("nginx", [NGINX, "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"], env)
         deployment.url = f"http://127.0.0.1:{nginx_port}"
         for web in deployment.webs:
-            wait_for_http(f"http://127.0.0.1:{web.port}/healthz", web.popen)
-        wait_for_http(f"{deployment.url}/healthz", deployment.by_name("nginx").popen)
+            deployment.wait_for_http(f"http://127.0.0.1:{web.port}/healthz", web)
+        deployment.wait_for_http(f"{deployment.url}/healthz", deployment.by_name("nginx"))
         deployment.wait_for_log(worker, r"celery@\S+ ready")
         deployment.wait_for_log(beat, r"beat: Starting")
 
