@@ -142,6 +142,11 @@ def parse_request(
     if kiali and not namespaces:
         raise BadGraphRequest("namespaces: give at least one namespace",
                               "At least one namespace must be specified via the namespaces query parameter.")
+    if not namespaces and accessible is not None:
+        # meshview's own graph without `namespaces`: every namespace the caller may read (a
+        # caller who may read none sees an empty graph; one who may read all, every namespace
+        # the telemetry shows, see graph_json).
+        namespaces = accessible
     # Kiali refuses a requested namespace the user cannot read; meshview's own namespace graph
     # draws it inaccessible instead, without details.
     for namespace in sorted(namespaces) if kiali or focus is not None else ():
@@ -229,6 +234,11 @@ def with_destination_services(samples: list[TrafficSample]) -> list[TrafficSampl
     return filled
 
 
+def seen_namespaces(samples: list[TrafficSample]) -> frozenset[str]:
+    """Every namespace a sample's source or destination is in ("all namespaces")."""
+    return frozenset(ep.namespace for s in samples for ep in (s.source, s.destination) if known(ep.namespace))
+
+
 def graph_json(request: GraphRequest, changed_at: float = 0.0) -> dict[str, Any]:
     """Kiali's graph JSON plus `warnings`. A live graph comes from the shared cache when it was
     computed after `changed_at` (the last change a live viewer heard of) and is still fresh."""
@@ -238,7 +248,10 @@ def graph_json(request: GraphRequest, changed_at: float = 0.0) -> dict[str, Any]
             return cached[1]
     computed_at = time.time()
     samples, warnings = collect_samples(request)
-    graph = to_kiali_json(build_graph(samples, request.options))
+    options = request.options
+    if not options.namespaces and options.accessible_namespaces is None:
+        options = dataclasses.replace(options, namespaces=seen_namespaces(samples))
+    graph = to_kiali_json(build_graph(samples, options))
     _hide_hosts(graph, NamespaceAccess(request.options.accessible_namespaces))
     graph["warnings"] = warnings
     if request.live:

@@ -183,6 +183,24 @@ def test_inaccessible_namespaces_keep_identity_and_refuse_their_own_node_graphs(
     assert len(productpage) == 1 and productpage[0]["isInaccessible"] is True
 
 
+def test_without_namespaces_the_graph_covers_every_namespace_the_caller_may_read(client: Client) -> None:
+    explicit = graph(client, namespaces="istio-system,bookinfo")
+    everything = graph(client, namespaces="")
+    assert edges(everything) and edges(everything) == edges(explicit)
+    assert not any(n.get("isOutside") for n in nodes(everything).values())
+    with override_settings(MESHVIEW_ACCESSIBLE_NAMESPACES=["bookinfo"]):
+        readable = graph(client, namespaces="")
+    assert edges(readable) == edges(graph(client, namespaces="bookinfo"))
+    gateway = [n for n in nodes(readable).values() if n.get("namespace") == "istio-system"]
+    assert len(gateway) == 1 and gateway[0]["isInaccessible"] is True and gateway[0]["isOutside"] is True
+    _, raw = issue_token("none", ["read"], namespaces=[])
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=False):
+        response = client.get("/api/v1/graph", {**QUERY, "namespaces": ""}, HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200 and response.json()["elements"] == {"nodes": [], "edges": []}
+    kiali = client.get("/kiali/api/namespaces/graph", {k: v for k, v in QUERY.items() if k != "namespaces"})
+    assert kiali.status_code == 400 and "namespace" in kiali.json()["error"]
+
+
 def test_an_unreachable_prometheus_is_a_warning_not_an_error(client: Client) -> None:
     with override_settings(MESHVIEW_PROMETHEUS_URL="http://127.0.0.1:1"):
         body = graph(client, sources="prometheus,accesslogs")
