@@ -33,7 +33,7 @@ also on Ctrl-C. Budgets (DESIGN.md section 7): ingest 50,000 spans/s into Postgr
 into SQLite on one process; trace by id under 50 ms and a search under 300 ms with 10 million
 spans stored.
 
-    .venv/bin/python bench/otlp_ingest.py [--spans 1000000] [--databases postgresql,sqlite]
+    .venv/bin/python bench/otlp_ingest.py [--spans 1000000 (0: ingest only)] [--databases postgresql,sqlite]
         [--ingest-batches 100] [--queries 200] [--postgres postgresql://postgres@127.0.0.1:5432]
 """
 
@@ -722,6 +722,8 @@ def run_database(database: str, args: argparse.Namespace, work: Path, rng: rando
         for name, rate in result.write.items():
             print(f"  baseline {name}: {rate:,.0f} spans/s")
         stored = count()
+        if args.spans <= 0:
+            return result  # ingest only: no store to load and query
         bulk = max(0, args.spans - stored)
         need = bulk * result.bytes_per_span
         free = shutil.disk_usage(work).free
@@ -775,16 +777,17 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
              [f"{r.cpu[threads][0]:.1f} / {r.cpu[threads][1]:.1f}" if r.database == "postgresql"
               else f"{r.cpu[threads][0]:.1f}" for r in results])
     line("bytes stored per span (table, TOAST and indexes)", [f"{r.bytes_per_span:,.0f}" for r in results])
-    print(f"\nQueries through HTTP with the spans stored ({args.queries} of each, p50 / p99 ms)")
-    line("spans stored", [f"{r.stored:,}" for r in results])
-    line("bulk load rate (spans/s, see the loading method)", [f"{r.load_rate:,.0f}" for r in results])
-    line(f"GET /jaeger/api/traces/{{id}} (budget {BUDGET_TRACE_MS} ms)",
-         ["{:.1f} / {:.1f}".format(*r.queries["by_id"]) for r in results])
-    line(f"search service+tags, limit 20 (budget {BUDGET_SEARCH_MS} ms)",
-         ["{:.1f} / {:.1f}".format(*r.queries["search"]) for r in results])
-    for label in results[0].queries["search_by_tags"]:
-        line(f"  {label}", ["{:.1f} / {:.1f}".format(*r.queries["search_by_tags"][label]) for r in results])
-    line("traces per search (mean)", [f"{r.queries['traces_per_search']:.1f}" for r in results])
+    if args.spans > 0:
+        print(f"\nQueries through HTTP with the spans stored ({args.queries} of each, p50 / p99 ms)")
+        line("spans stored", [f"{r.stored:,}" for r in results])
+        line("bulk load rate (spans/s, see the loading method)", [f"{r.load_rate:,.0f}" for r in results])
+        line(f"GET /jaeger/api/traces/{{id}} (budget {BUDGET_TRACE_MS} ms)",
+             ["{:.1f} / {:.1f}".format(*r.queries["by_id"]) for r in results])
+        line(f"search service+tags, limit 20 (budget {BUDGET_SEARCH_MS} ms)",
+             ["{:.1f} / {:.1f}".format(*r.queries["search"]) for r in results])
+        for label in results[0].queries["search_by_tags"]:
+            line(f"  {label}", ["{:.1f} / {:.1f}".format(*r.queries["search_by_tags"][label]) for r in results])
+        line("traces per search (mean)", [f"{r.queries['traces_per_search']:.1f}" for r in results])
     print("\nMachine load (1, 5, 15 min) before/after ingest, before/after queries:")
     for r in results:
         print(f"  {names[r.database]}: " + " | ".join(r.load))
@@ -792,7 +795,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=1_000_000, help="spans stored when timing queries")
+    parser.add_argument("--spans", type=int, default=1_000_000,
+                        help="spans stored when timing queries; 0 measures ingest only")
     parser.add_argument("--databases", default="postgresql,sqlite", help="comma-separated: postgresql, sqlite")
     parser.add_argument("--ingest-batches", type=int, default=100, help="exports of 1,000 spans per ingest run")
     parser.add_argument("--queries", type=int, default=200, help="timed queries of each kind")

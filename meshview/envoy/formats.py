@@ -300,9 +300,10 @@ class CompiledFormat:
         self.strict = re.compile("".join(strict) + tail, re.ASCII)
         self._lenient_source = "".join(lenient) + tail
         self._lenient: re.Pattern[str] | None = None
-        self._posts = tuple(
-            (group, field.post) for group, field in self._fields.items() if field.canonical and field.post
-        )
+        posts = [(group, field.post) for group, field in self._fields.items() if field.canonical and field.post]
+        # Counts and durations are the most common conversion: done inline, without a call each.
+        self._int_groups = tuple(group for group, post in posts if post is _int_or_none)
+        self._posts = tuple((group, post) for group, post in posts if post is not _int_or_none)
         self._has_extras = any(not field.canonical for field in self._fields.values())
         # A format with every canonical key in record order needs no filling in or reordering.
         self._complete = tuple(self._fields) == CANONICAL_KEYS
@@ -321,6 +322,10 @@ class CompiledFormat:
         if found is None:
             return None
         fields = found.groupdict()
+        for group in self._int_groups:
+            value = fields[group]
+            if value is not None:
+                fields[group] = int(value)
         try:
             for group, post in self._posts:
                 fields[group] = post(fields[group])

@@ -1,8 +1,16 @@
 """The write path of access-log ingestion: addresses, workloads, twins, settling, rollups.
 
-`record_access_logs` takes one request body's parsed records and writes them in one
-transaction with a handful of bulk statements; any number of web processes may call it at
-once, since everything that decides attribution lives in the database.
+`record_access_logs` takes one request body's observations and writes them in one transaction
+with a handful of bulk statements; any number of web processes may call it at once, since
+everything that decides attribution lives in the database, and the answer is sent only after
+that transaction committed.
+
+Server-side records whose caller is not known yet wait in `PendingRequest`, written with one
+COPY (PostgreSQL) or one executemany (SQLite) per batch, and are settled by set-based
+statements whatever their number: the ones whose client-side twin arrives by one
+`DELETE ... RETURNING`, the ones whose settle window ended by one `DELETE ... RETURNING` whose
+rows are grouped, in the database, by rollup key and source. Every traffic row is written by
+`Rollups.write`, one multi-row upsert per transaction.
 """
 
 import dataclasses
@@ -11,13 +19,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
 from meshview.core.metrics import INGESTED
 from meshview.envoy.parser import LogParser
 from meshview.live.broadcast import signal_change
-from meshview.mesh import rollups
+from meshview.mesh import rollups as rollup_tiers
 from meshview.mesh.attribution import (
     SERVER,
     UNKNOWN_PEER,
@@ -28,7 +37,7 @@ from meshview.mesh.attribution import (
 )
 from meshview.mesh.identity import Reporter, ServiceRef
 from meshview.mesh.intake import read_batch
-from meshview.mesh.latency import bucket_index
+from meshview.mesh.latency import LATENCY_BUCKETS_MS, bucket_index
 from meshview.mesh.models import (
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
@@ -41,6 +50,39 @@ from meshview.mesh.models import (
 T = TypeVar("T")
 ROLLUP_COLUMNS = ROLLUP_DIMENSIONS + ROLLUP_MEASURES
 _ROWS_PER_STATEMENT = max(1, 30000 // len(ROLLUP_COLUMNS))  # stay under SQLite's variable limit
+_LATENCY_COUNT = len(LATENCY_BUCKETS_MS) + 1
+_PENDING_COLUMNS = (
+    "request_id",
+    "local_ip",
+    "remote_ip",
+    "shape",
+    "duration_ms",
+    "bytes_received",
+    "bytes_sent",
+    "latency_bucket",
+    "received_at",
+)
+_TWIN_COLUMNS = (
+    "request_id",
+    "upstream_ip",
+    "source_namespace",
+    "source_workload",
+    "source_app",
+    "source_version",
+    "source_role",
+    "received_at",
+)
+# Settling takes this PostgreSQL advisory lock: one process settles at a time, the others skip.
+_SETTLE_LOCK = 0x6D657368
+# Writing waiting records (shared) and settling them by twins (exclusive) take this one.
+_WAITING_LOCK = 0x6D657369
+
+# Workloads and addresses this process wrote lately, with the values written. A row written
+# with the same values less than REWRITE_SECONDS ago is not written again (its last_seen lags
+# by at most that much), so concurrent batches do not queue on the same few rows. Only what
+# committed is remembered; attribution always reads the database.
+REWRITE_SECONDS = 30.0
+_recently_written: dict[tuple, float] = {}
 
 
 def settle_seconds() -> float:
@@ -50,7 +92,7 @@ def settle_seconds() -> float:
 
 
 class Rollups:
-    """Traffic of one batch, summed per rollup key before one upsert."""
+    """Traffic of one transaction, summed per rollup key in memory before one upsert."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple, list[int]] = {}
@@ -89,9 +131,18 @@ class Rollups:
         if observation.protocol != "tcp":
             measures[4 + bucket_index(observation.duration_ms)] += 1
 
+    def add_measures(self, key: tuple, measures: Sequence[int]) -> None:
+        """Add requests already summed (`ROLLUP_MEASURES` order) to the row of `key`."""
+        row = self.rows.get(key)
+        if row is None:
+            self.rows[key] = list(measures)
+        else:
+            for i, value in enumerate(measures):
+                row[i] += value
+
     def write(self) -> None:
         """Add every row to the rollup tiers, to what other batches wrote for the same key."""
-        rollups.write(rollups.TRAFFIC, self.rows)
+        rollup_tiers.write(rollup_tiers.TRAFFIC, self.rows)
 
 
 def ingest_envoy_lines(
@@ -120,21 +171,57 @@ def record_access_logs(
     """Write one batch of observations; return how many server-side ones wait for their twin.
     Settles every pending record whose twin is in this batch or whose settle window has ended."""
     now = time.time() if now is None else now
-    moment = datetime.fromtimestamp(now, UTC)
+    client_side: list[Observation] = []
+    server_side: list[Observation] = []
+    reporters: dict[int, Reporter] = {}
+    addresses: dict[str, Reporter] = {}
+    asked: set[str] = set()  # the addresses whose owners attribution needs
+    for observation in observations:
+        reporter = observation.reporter
+        reporters[id(reporter)] = reporter
+        address = observation.pod_address
+        if address:
+            addresses[address] = reporter
+        if observation.side == SERVER:
+            server_side.append(observation)
+            asked.add(observation.remote_ip)
+        else:
+            client_side.append(observation)
+            asked.add(observation.upstream_ip)
+    for ip, reporter in pod_ips:
+        addresses[ip] = reporter
+    # Attribution reads the database first and runs in Python outside the transaction, so the
+    # transaction (on SQLite, the whole database's write lock) lasts only as long as its writes.
+    # What this batch itself teaches (its reporters' addresses and accounts) counts at once.
+    owners = {**_address_owners(asked - addresses.keys()), **{ip: Peer.of(r) for ip, r in addresses.items()}}
     rollups = Rollups()
+    twins, kept, unreported = _attribute_client_side(client_side, owners, rollups, now)
+    waiting = _attribute_server_side(server_side, owners, twins, reporters.values(), rollups, now)
     with transaction.atomic():
-        _learn(observations, pod_ips, moment)
-        owners = _address_owners(
-            {o.upstream_ip for o in observations if o.side != SERVER}
-            | {o.remote_ip for o in observations if o.side == SERVER}
+        _learn(reporters.values(), addresses, now)
+        _insert_rows(RequestTwin._meta.db_table, _TWIN_COLUMNS, kept)
+        # An endpoint that was reached but never wrote a record has no proxy: note its address
+        # (without a workload) so /api/v1/workloads can flag the service as missing its sidecar.
+        moment = datetime.fromtimestamp(now, UTC)
+        Address.objects.bulk_create(
+            [
+                Address(ip=ip, namespace=s.namespace, workload="", app=s.name, last_seen=moment)
+                for ip, s in sorted(unreported.items())
+            ],
+            ignore_conflicts=True,
         )
-        twins = _store_client_side(observations, owners, rollups, now)
-        pending = _attribute_server_side(observations, owners, twins, rollups, now)
-        _settle(rollups, now, twins)
+        if waiting or (twins and PendingRequest.objects.exists()):
+            # Records that start to wait and twins that end a wait must not pass each other in
+            # two transactions at once (each unseen by the other until it commits).
+            _lock_waiting_records(exclusive=bool(twins))
+            waiting = _still_waiting(waiting, rollups)
+            _insert_rows(PendingRequest._meta.db_table, _PENDING_COLUMNS, waiting)
+            _settle_with_twins(rollups, twins)
+        _settle_expired(rollups, now)
         rollups.write()
         if rollups.rows:
             signal_change()
-    return pending
+    return len(waiting)
 
 
 def settle_expired(now: float | None = None) -> int:
@@ -143,35 +230,47 @@ def settle_expired(now: float | None = None) -> int:
     now = time.time() if now is None else now
     rollups = Rollups()
     with transaction.atomic():
-        settled = _settle(rollups, now, twins={})
+        settled = _settle_expired(rollups, now)
         rollups.write()
         if rollups.rows:
             signal_change()
-        RequestTwin.objects.filter(received_at__lt=now - 2 * settle_seconds()).delete()
     return settled
 
 
 def delete_expired_traffic(now: float | None = None) -> int:
-    """Delete traffic rollups past their tier's retention, and addresses not seen within
+    """Delete traffic rollups, and addresses not seen since, older than
     MESHVIEW_TRAFFIC_RETENTION; return how many rollup rows went."""
     now = time.time() if now is None else now
     cutoff = now - settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS
     with transaction.atomic():
-        deleted = rollups.delete_expired(now)
+        deleted = rollup_tiers.delete_expired(now)
         Address.objects.filter(last_seen__lt=datetime.fromtimestamp(cutoff, UTC)).delete()
+    _recently_written.clear()
     return deleted
 
 
-def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Reporter]], moment: datetime) -> None:
-    reporters: dict[tuple[str, str], Reporter] = {}
-    addresses: dict[str, Reporter] = {}
-    for observation in observations:
-        reporter = observation.reporter
-        reporters[(reporter.namespace, reporter.workload)] = reporter
-        if observation.pod_address:
-            addresses[observation.pod_address] = reporter
-    for ip, reporter in pod_ips:
-        addresses[ip] = reporter
+def _not_written_lately(rows: dict[tuple, T], now: float) -> list[T]:
+    """The values of `rows` (keyed by everything their upsert writes) this process did not
+    write lately; the keys are remembered once the transaction commits."""
+    fresh = [key for key in rows if now - _recently_written.get(key, -REWRITE_SECONDS) >= REWRITE_SECONDS]
+
+    def remember() -> None:
+        if len(_recently_written) > 100_000:
+            _recently_written.clear()
+        for key in fresh:
+            _recently_written[key] = now
+
+    transaction.on_commit(remember)
+    return [rows[key] for key in sorted(fresh)]
+
+
+def _learn(reporters: Iterable[Reporter], addresses: dict[str, Reporter], now: float) -> None:
+    """Upsert the reporters as workloads and the pod addresses as theirs."""
+    moment = datetime.fromtimestamp(now, UTC)
+    workloads = {
+        ("workload", r.namespace, r.workload, r.app, r.version, r.service_account, r.role, r.cluster): r
+        for r in reporters
+    }
     Workload.objects.bulk_create(
         [
             Workload(
@@ -186,12 +285,13 @@ def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Rep
                 last_seen=moment,
                 last_reported=moment,
             )
-            for _, r in sorted(reporters.items())
+            for r in _not_written_lately(workloads, now)
         ],
         update_conflicts=True,
         unique_fields=["namespace", "name"],
         update_fields=["app", "version", "role", "cluster", "last_seen", "last_reported"],
     )
+    owned = {("address", ip, r.namespace, r.workload, r.app, r.version, r.role): (ip, r) for ip, r in addresses.items()}
     Address.objects.bulk_create(
         [
             Address(
@@ -203,7 +303,7 @@ def _learn(observations: Sequence[Observation], pod_ips: Iterable[tuple[str, Rep
                 role=r.role,
                 last_seen=moment,
             )
-            for ip, r in sorted(addresses.items())
+            for ip, r in _not_written_lately(owned, now)
         ],
         update_conflicts=True,
         unique_fields=["ip"],
@@ -217,79 +317,108 @@ def _chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
         yield items[start : start + size]
 
 
+def _matching(column: str, values: Iterable[str]) -> Iterator[tuple[str, list]]:
+    """(`column` IN (...) condition, parameters) covering `values`: one `= ANY(array)` on
+    PostgreSQL, IN lists small enough for SQLite elsewhere."""
+    values = sorted(set(values) - {""})
+    if not values:
+        return
+    if connection.vendor == "postgresql":
+        yield f"{column} = ANY(%s)", [values]
+        return
+    for chunk in _chunks(values):
+        yield f"{column} IN ({', '.join(['%s'] * len(chunk))})", chunk
+
+
 def _address_owners(ips: set[str]) -> dict[str, Peer]:
-    ips.discard("")
     owners: dict[str, Peer] = {}
-    for chunk in _chunks(sorted(ips)):
-        for a in Address.objects.filter(ip__in=chunk).exclude(workload=""):
-            owners[a.ip] = Peer(a.namespace, a.workload, a.app, a.version, a.role)
+    table = Address._meta.db_table
+    with connection.cursor() as cursor:
+        for condition, params in _matching("ip", ips):
+            cursor.execute(
+                f"SELECT ip, namespace, workload, app, version, role FROM {table} WHERE {condition} AND workload <> ''",  # noqa: S608
+                params,
+            )
+            for ip, *peer in cursor.fetchall():
+                owners[ip] = Peer(*peer)
     return owners
 
 
-def _store_client_side(
-    observations: Sequence[Observation], owners: dict[str, Peer], rollups: Rollups, now: float
-) -> dict[tuple[str, str], Peer]:
+def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Append `rows` to `table`: one COPY on PostgreSQL, one executemany elsewhere."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # psycopg's COPY, past Django's cursor: its errors still become Django's DatabaseError.
+            with connection.wrap_database_errors, cursor.cursor.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def _attribute_client_side(
+    client_side: Sequence[Observation], owners: dict[str, Peer], rollups: Rollups, now: float
+) -> tuple[dict[tuple[str, str], Peer], list[tuple], dict[str, ServiceRef]]:
     """Roll up the client-side records; return their twins, (request id, pod IP it went to) →
-    the caller. A twin is kept in the database only when the record shows no address of the
-    caller's: otherwise the address inventory identifies the caller as well, from any process."""
+    the caller, the rows of the twins to keep, and the reached addresses no workload owns.
+
+    A twin is kept in the database only when the record shows no address of the caller's:
+    otherwise the address inventory identifies the caller as well, from any process."""
     twins: dict[tuple[str, str], Peer] = {}
     kept = []
     unreported: dict[str, ServiceRef] = {}
+    sources: dict[int, Peer] = {}
     # A destination is a workload, whatever role its proxy plays as a caller.
     destinations = {ip: dataclasses.replace(peer, role="") for ip, peer in owners.items()}
-    for observation in observations:
-        if observation.side == SERVER:
-            continue
-        source = Peer.of(observation.reporter)
+    add = rollups.add
+    for observation in client_side:
+        reporter = observation.reporter
+        source = sources.get(id(reporter))
+        if source is None:
+            source = sources[id(reporter)] = Peer.of(reporter)
+        upstream_ip = observation.upstream_ip
         # The pod the request reached, if the inventory knows it; else it reached no workload.
-        destination = destinations.get(observation.upstream_ip, UNKNOWN_PEER)
-        if destination is UNKNOWN_PEER and observation.upstream_ip and observation.service.namespace:
-            unreported[observation.upstream_ip] = observation.service
-        rollups.add(observation, "source", source, destination)
-        if observation.request_id and observation.upstream_ip:
-            twins[(observation.request_id, observation.upstream_ip)] = source
+        destination = destinations.get(upstream_ip)
+        if destination is None:
+            destination = UNKNOWN_PEER
+            if upstream_ip and observation.service.namespace:
+                unreported[upstream_ip] = observation.service
+        add(observation, "source", source, destination)
+        if observation.request_id and upstream_ip:
+            twins[(observation.request_id, upstream_ip)] = source
             if not observation.pod_address:
-                kept.append(
-                    RequestTwin(
-                        request_id=observation.request_id,
-                        upstream_ip=observation.upstream_ip,
-                        source_namespace=source.namespace,
-                        source_workload=source.workload,
-                        source_app=source.app,
-                        source_version=source.version,
-                        source_role=source.role,
-                        received_at=now,
-                    )
-                )
-    RequestTwin.objects.bulk_create(kept, batch_size=500)
-    # An endpoint that was reached but never wrote a record has no proxy: note its address
-    # (without a workload) so /api/v1/workloads can flag the service as missing its sidecar.
-    moment = datetime.fromtimestamp(now, UTC)
-    Address.objects.bulk_create(
-        [
-            Address(ip=ip, namespace=s.namespace, workload="", app=s.name, last_seen=moment)
-            for ip, s in sorted(unreported.items())
-        ],
-        ignore_conflicts=True,
-    )
-    return twins
+                kept.append((observation.request_id, upstream_ip, *dataclasses.astuple(source), now))
+    return twins, kept, unreported
 
 
 def _stored_twins(request_ids: set[str]) -> dict[tuple[str, str], Peer]:
     """Twins other batches kept: (request id, pod IP it went to) → the caller."""
     found: dict[tuple[str, str], Peer] = {}
-    for chunk in _chunks(sorted(request_ids - {""})):
-        for t in RequestTwin.objects.filter(request_id__in=chunk):
-            found[(t.request_id, t.upstream_ip)] = Peer(
-                t.source_namespace, t.source_workload, t.source_app, t.source_version, t.source_role
+    table = RequestTwin._meta.db_table
+    with connection.cursor() as cursor:
+        for condition, params in _matching("request_id", request_ids):
+            cursor.execute(
+                f"SELECT request_id, upstream_ip, {', '.join(_TWIN_COLUMNS[2:7])} FROM {table} WHERE {condition}",  # noqa: S608
+                params,
             )
+            for request_id, upstream_ip, *source in cursor.fetchall():
+                found[(request_id, upstream_ip)] = Peer(*source)
     return found
 
 
-def _principal_source(principal: str) -> Peer | None:
+def _principal_source(principal: str, accounts: dict[tuple[str, str], Peer]) -> Peer | None:
+    """The workload a SPIFFE principal names: one of `accounts` (this batch's reporters by
+    namespace and service account), else a workload whose own proxy reported."""
     identity = peer_from_principal(principal)
     if identity is None:
         return None
+    if identity in accounts:
+        return accounts[identity]
     workload = Workload.objects.filter(
         namespace=identity[0], service_account=identity[1], last_reported__isnull=False
     ).first()
@@ -297,96 +426,213 @@ def _principal_source(principal: str) -> Peer | None:
 
 
 def _attribute_server_side(
-    observations: Sequence[Observation],
+    server_side: Sequence[Observation],
     owners: dict[str, Peer],
     twins: dict[tuple[str, str], Peer],
+    reporters: Iterable[Reporter],
     rollups: Rollups,
     now: float,
-) -> int:
+) -> list[tuple]:
     """Roll up the server-side records whose caller is known (peer identity, a twin, the
-    caller's address); keep the others pending. Return how many wait."""
-    server_side = [o for o in observations if o.side == SERVER]
-    principals = {o.principal: _principal_source(o.principal) for o in server_side if o.principal}
+    caller's address); return the `PendingRequest` rows of the others, which wait."""
+    principals: dict[str, Peer | None] = {}
+    if any(o.principal for o in server_side):
+        accounts = {(r.namespace, r.service_account): Peer.of(r) for r in reporters if r.service_account}
+        principals = {o.principal: _principal_source(o.principal, accounts) for o in server_side if o.principal}
+    destinations: dict[int, Peer] = {}
     unresolved = []
+    add = rollups.add
     for observation in server_side:
         source = (
-            principals.get(observation.principal)
-            or twins.get((observation.request_id, observation.local_ip))
+            (principals.get(observation.principal) if observation.principal else None)
+            or (twins.get((observation.request_id, observation.local_ip)) if twins else None)
             or owners.get(observation.remote_ip)
         )
-        if source is not None:
-            rollups.add(observation, "destination", source, Peer.of(observation.reporter))
-        else:
+        if source is None:
             unresolved.append(observation)
-    stored = _stored_twins({o.request_id for o in unresolved})
-    waiting = []
-    for observation in unresolved:
-        source = stored.get((observation.request_id, observation.local_ip))
-        if source is not None:
-            rollups.add(observation, "destination", source, Peer.of(observation.reporter))
-        else:
-            waiting.append(
-                PendingRequest(request_id=observation.request_id, observation=_dump(observation), received_at=now)
-            )
-    PendingRequest.objects.bulk_create(waiting, batch_size=500)
-    return len(waiting)
+            continue
+        reporter = observation.reporter
+        destination = destinations.get(id(reporter))
+        if destination is None:
+            destination = destinations[id(reporter)] = Peer.of(reporter)
+        add(observation, "destination", source, destination)
+    shapes: dict[tuple, str] = {}
+    return [
+        (
+            observation.request_id,
+            observation.local_ip,
+            observation.remote_ip,
+            _shape(observation, shapes),
+            observation.duration_ms,
+            observation.bytes_received,
+            observation.bytes_sent,
+            -1 if observation.protocol == "tcp" else bucket_index(observation.duration_ms),
+            now,
+        )
+        for observation in unresolved
+    ]
 
 
-def _settle(rollups: Rollups, now: float, twins: dict[tuple[str, str], Peer]) -> int:
-    """Attribute pending records whose twin is in `twins` (this batch's) or stored, and those
-    whose settle window ended (by the caller's address, or as unknown)."""
-    expired = now - settle_seconds()
-    candidates = list(PendingRequest.objects.filter(received_at__lte=expired).values_list("id", flat=True))
-    for chunk in _chunks(sorted({request_id for request_id, _ in twins})):
-        candidates += PendingRequest.objects.filter(request_id__in=chunk).values_list("id", flat=True)
-    if not candidates:
-        return 0
-    pending = {p.pk: p for p in PendingRequest.objects.filter(pk__in=set(candidates))}
-    observations = {pk: _load(p.observation) for pk, p in pending.items()}
-    known = {**_stored_twins({o.request_id for o in observations.values()}), **twins}
-    owners = _address_owners({o.remote_ip for o in observations.values()})
-    decided: dict[int, tuple[Observation, Peer, str]] = {}
-    for pk, observation in observations.items():
-        source = known.get((observation.request_id, observation.local_ip))
-        if source is None and pending[pk].received_at <= expired:
-            source = owners.get(observation.remote_ip)
-            if source is None:
-                decided[pk] = (observation, UNKNOWN_PEER, unknown_reason(observation))
-                continue
-        if source is not None:
-            decided[pk] = (observation, source, "")
-    # Whoever deletes a pending record attributes it: two processes settling at once cannot
-    # both count the same request.
-    won = _delete_returning(sorted(decided))
-    for pk in won:
-        observation, source, reason = decided[pk]
-        rollups.add(observation, "destination", source, Peer.of(observation.reporter), reason)
-    return len(won)
-
-
-def _delete_returning(ids: list[int]) -> list[int]:
-    table = PendingRequest._meta.db_table
-    won: list[int] = []
+def _lock_waiting_records(exclusive: bool) -> None:
+    """Serialise, until the transaction ends, the writers of waiting records (shared, on
+    PostgreSQL) with the settling of waiting records by twins (exclusive). On SQLite the
+    database's write lock, taken now, serialises every writer."""
     with connection.cursor() as cursor:
-        for chunk in _chunks(ids):
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks}) RETURNING id", chunk)  # noqa: S608
-            won += [row[0] for row in cursor.fetchall()]
-    return won
+        if connection.vendor == "postgresql":
+            function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            cursor.execute(f"SELECT {function}(%s)", [_WAITING_LOCK])
+        else:
+            cursor.execute(f"DELETE FROM {PendingRequest._meta.db_table} WHERE 0")  # noqa: S608
 
 
-def _dump(observation: Observation) -> dict[str, Any]:
-    data = {name: getattr(observation, name) for name in Observation.__slots__}
-    data["reporter"] = {name: getattr(observation.reporter, name) for name in Reporter.__slots__}
-    data["service"] = {name: getattr(observation.service, name) for name in ServiceRef.__slots__}
-    return data
+def _still_waiting(waiting: list[tuple], rollups: Rollups) -> list[tuple]:
+    """Roll up the `PendingRequest` rows whose caller became known since attribution read the
+    database (a twin kept by another batch, or the caller's address learned); return the others."""
+    if not waiting:
+        return waiting
+    stored = _stored_twins({row[0] for row in waiting}) if RequestTwin.objects.exists() else {}
+    owners = _address_owners({row[2] for row in waiting})
+    if not stored and not owners:
+        return waiting
+    still = []
+    for row in waiting:
+        request_id, local_ip, remote_ip, shape, *measures, _ = row
+        source = stored.get((request_id, local_ip)) or owners.get(remote_ip)
+        if source is None:
+            still.append(row)
+        else:
+            rollups.add_measures(_destination_key(shape, source), _one_request(*measures))
+    return still
 
 
-def _load(data: dict[str, Any]) -> Observation:
-    return Observation(
-        **{
-            **data,
-            "reporter": Reporter(**data["reporter"]),
-            "service": ServiceRef(**data["service"]),
-        }
+def _shape(observation: Observation, shapes: dict[tuple, str]) -> str:
+    """The JSON `PENDING_SHAPE` of a server-side record, one string per distinct key of a batch."""
+    reporter, service = observation.reporter, observation.service
+    values = (
+        observation.bucket,
+        reporter.namespace,
+        reporter.workload,
+        reporter.app,
+        reporter.version,
+        service.host,
+        service.name,
+        service.namespace,
+        observation.protocol,
+        observation.response_code,
+        observation.grpc_status,
+        observation.response_flags,
+        observation.mtls,
+        unknown_reason(observation),
     )
+    shape = shapes.get(values)
+    if shape is None:
+        shape = shapes[values] = orjson.dumps(values).decode()
+    return shape
+
+
+def _destination_key(shape: str, source: Peer | None) -> tuple:
+    """The rollup key of a pending record of `shape` whose source is `source` (None: unknown)."""
+    bucket, *destination, protocol, code, grpc_status, flags, mtls, reason = orjson.loads(shape)
+    peer = source or UNKNOWN_PEER
+    return (
+        bucket,
+        "destination",
+        peer.namespace,
+        peer.workload,
+        peer.app,
+        peer.version,
+        peer.role,
+        *destination,
+        protocol,
+        code,
+        grpc_status,
+        flags,
+        mtls,
+        "" if source is not None else reason,
+    )
+
+
+def _one_request(duration_ms: int, bytes_received: int, bytes_sent: int, latency_bucket: int) -> list[int]:
+    measures = [1, duration_ms, bytes_received, bytes_sent] + [0] * _LATENCY_COUNT
+    if latency_bucket >= 0:
+        measures[4 + latency_bucket] += 1
+    return measures
+
+
+def _settle_with_twins(rollups: Rollups, twins: dict[tuple[str, str], Peer]) -> int:
+    """Attribute the pending records whose client-side twin is in `twins` (this batch's)."""
+    if not twins:
+        return 0
+    table = PendingRequest._meta.db_table
+    candidates = []
+    with connection.cursor() as cursor:
+        for condition, params in _matching("request_id", {request_id for request_id, _ in twins}):
+            cursor.execute(f"SELECT id, request_id, local_ip FROM {table} WHERE {condition}", params)  # noqa: S608
+            candidates += [(pk, twins[(rid, ip)]) for pk, rid, ip in cursor.fetchall() if (rid, ip) in twins]
+        if not candidates:
+            return 0
+        sources = dict(candidates)
+        # Whoever deletes a pending record attributes it: two processes settling at once cannot
+        # both count the same request.
+        for condition, params in _matching("id", sources):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {condition} "  # noqa: S608
+                "RETURNING id, shape, duration_ms, bytes_received, bytes_sent, latency_bucket",
+                params,
+            )
+            for pk, shape, *measures in cursor.fetchall():
+                rollups.add_measures(_destination_key(shape, sources[pk]), _one_request(*measures))
+    return len(sources)
+
+
+_SOURCE_COLUMNS = ("namespace", "workload", "app", "version", "role")
+_LATENCY_SUMS = ", ".join(f"SUM(CASE WHEN p.latency_bucket = {i} THEN 1 ELSE 0 END)" for i in range(_LATENCY_COUNT))
+
+
+def _settle_expired(rollups: Rollups, now: float) -> int:
+    """Attribute the pending records whose settle window ended, by their twin, the owner of the
+    caller's address, or as unknown, with one statement that deletes them and returns them
+    grouped by shape and source; return how many were settled. Also drops twins nobody can
+    match any more."""
+    pending, twin, address = (model._meta.db_table for model in (PendingRequest, RequestTwin, Address))
+    expired = now - settle_seconds()
+    source = ", ".join(f"COALESCE(t.source_{c}, a.{c})" for c in _SOURCE_COLUMNS)
+    # Only constant identifiers are formatted in; values are parameters.
+    joins = (
+        f"LEFT JOIN {twin} t ON t.id = (SELECT MIN(x.id) FROM {twin} x "  # noqa: S608
+        "WHERE x.request_id = p.request_id AND x.upstream_ip = p.local_ip AND p.request_id <> '') "
+        f"LEFT JOIN {address} a ON a.ip = p.remote_ip AND a.workload <> ''"
+    )
+    grouped = (
+        f"SELECT p.shape, {source}, COUNT(*), SUM(p.duration_ms), SUM(p.bytes_received), SUM(p.bytes_sent), "  # noqa: S608
+        f"{_LATENCY_SUMS} FROM {{rows}} p {joins} GROUP BY p.shape, 2, 3, 4, 5, 6"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SETTLE_LOCK])
+            if not cursor.fetchone()[0]:
+                return 0  # another process is settling the same records right now
+            cursor.execute(
+                f"WITH settled AS (DELETE FROM {pending} WHERE received_at <= %s RETURNING *) "  # noqa: S608
+                + grouped.format(rows="settled"),
+                [expired],
+            )
+            rows = cursor.fetchall()
+        else:
+            # SQLite: the first write takes the database's write lock, so no other process can
+            # settle or add records between the read and the delete.
+            cursor.execute(f"DELETE FROM {pending} WHERE 0")  # noqa: S608
+            cursor.execute(
+                grouped.format(rows=f"(SELECT * FROM {pending} WHERE received_at <= %s)"),  # noqa: S608
+                [expired],
+            )
+            rows = cursor.fetchall()
+            if rows:
+                cursor.execute(f"DELETE FROM {pending} WHERE received_at <= %s", [expired])  # noqa: S608
+        cursor.execute(f"DELETE FROM {twin} WHERE received_at < %s", [now - 2 * settle_seconds()])  # noqa: S608
+    settled = 0
+    for shape, namespace, workload, app, version, role, *measures in rows:
+        peer = Peer(namespace, workload, app, version, role) if workload is not None else None
+        rollups.add_measures(_destination_key(shape, peer), [int(m) for m in measures])
+        settled += measures[0]
+    return settled

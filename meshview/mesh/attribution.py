@@ -60,8 +60,8 @@ class Observation:
     bucket: int  # start of the 10 s bucket, unix seconds
     request_id: str
     local_ip: str  # the reporter's pod IP as this record shows it
-    remote_ip: str  # server side: the caller's address
-    upstream_ip: str  # client side: the pod the request went to
+    remote_ip: str  # server side: the caller's address ("" on the client side)
+    upstream_ip: str  # client side: the pod the request went to ("" on the server side)
     service: ServiceRef
     protocol: str
     response_code: int
@@ -119,51 +119,94 @@ def peer_from_principal(principal: str) -> tuple[str, str] | None:
 
 
 def observe(record: Mapping[str, Any], reporter: Reporter, received_ms: int) -> Observation:
-    """Return what `record`, written by `reporter`, says; `received_ms` dates a record without
-    a start time. Raises ValueError for a record that names no side of a request."""
-    direction, service = parse_cluster(record.get("upstream_cluster"))
-    authority = record.get("authority") or ""
-    if not direction and record.get("upstream_cluster"):
-        raise ValueError(f"upstream_cluster {record['upstream_cluster']!r} names no direction")
-    if direction == "outbound" or reporter.is_gateway:
+    """Return what canonical `record` (every key of `RECORD_KEYS` present, as the parsers
+    return it), written by `reporter`, says; `received_ms` dates a record without a start time.
+    Raises ValueError for a record that names no side of a request."""
+    authority = record["authority"] or ""
+    side, service = _side_and_service(record["upstream_cluster"], reporter.is_gateway, authority, reporter.namespace)
+    start = record["start_time"]
+    # A canonical start time (YYYY-MM-DDTHH:MM:SS.mmmZ) names its 10 s bucket in its first 18
+    # characters; a stream has few of them, so each is read once.
+    if start is not None and len(start) == 24 and start[19] == "." and start[23] == "Z":
+        bucket = _ten_seconds(start[:18]) or _bucket(start_time_epoch_ms(record) or received_ms)
+    else:
+        bucket = _bucket(start_time_epoch_ms(record) or received_ms)
+    if side == SERVER:
+        local_ip = address_ip(record["downstream_local_address"])
+        remote_ip = address_ip(record["downstream_remote_address"])
+        upstream_ip = ""
+    else:
+        local_ip = address_ip(record["upstream_local_address"])
+        remote_ip = ""
+        upstream_ip = address_ip(record["upstream_host"])
+    if "extra" in record:
+        principal, grpc_status = principal_of(record), _grpc_status(record)
+    else:
+        principal = grpc_status = ""
+    if record["method"] is None and record["protocol"] is None:
+        protocol = "tcp"  # TCP records print "- - -"
+    elif grpc_status or record["protocol"] == "HTTP/2":
+        protocol = protocol_of(record, grpc_status)
+    else:
+        protocol = "http"
+    flags = record["response_flags"]
+    sni = record["requested_server_name"]
+    return Observation(
+        side,
+        reporter,
+        bucket,
+        record["request_id"] or "",
+        local_ip,
+        remote_ip,
+        upstream_ip,
+        service,
+        protocol,
+        record["response_code"] or 0,
+        grpc_status,
+        (flags[0] if len(flags) == 1 else ",".join(flags)) if flags else "-",
+        # Istio's mTLS shows on the server side as an `outbound_.PORT_._.HOST` SNI or a principal.
+        bool(principal) or (sni is not None and sni.startswith("outbound_.")),
+        principal,
+        record["duration"] or 0,
+        record["bytes_received"] or 0,
+        record["bytes_sent"] or 0,
+        record["user_agent"] or "",
+        authority,
+    )
+
+
+def _bucket(epoch_ms: int) -> int:
+    return epoch_ms // 1000 // BUCKET_SECONDS * BUCKET_SECONDS
+
+
+@lru_cache(maxsize=4096)
+def _ten_seconds(prefix: str) -> int | None:
+    """The bucket of every canonical start time beginning with `prefix` (`YYYY-MM-DDTHH:MM:S`),
+    None when it begins none."""
+    epoch_ms = start_time_epoch_ms({"start_time": f"{prefix}0.000Z"})
+    return None if epoch_ms is None else _bucket(epoch_ms)
+
+
+@lru_cache(maxsize=8192)
+def _side_and_service(cluster: str | None, is_gateway: bool, authority: str, namespace: str) -> tuple[str, ServiceRef]:
+    """The side (CLIENT or SERVER) and destination service of a record with upstream cluster
+    `cluster` and `authority`, written by a gateway or not in `namespace`. A mesh has few of
+    them, so the answers are cached. Raises ValueError for a cluster that names no direction."""
+    direction, service = parse_cluster(cluster)
+    if not direction and cluster:
+        raise ValueError(f"upstream_cluster {cluster!r} names no direction")
+    if direction == "outbound" or is_gateway:
         side = CLIENT
     elif direction == "inbound":
         side = SERVER
     else:
         # No cluster (no route, or a listener-level failure): a request for a named service
         # was the client side of an outbound call; anything else failed on the way in.
-        service = _service_from_authority(authority, reporter.namespace)
+        service = _service_from_authority(authority, namespace)
         side = CLIENT if service is not None else SERVER
     if service is None:
-        service = _service_from_authority(authority, reporter.namespace)
-    started_ms = start_time_epoch_ms(record) or received_ms
-    local = record.get("downstream_local_address") if side == SERVER else record.get("upstream_local_address")
-    principal = principal_of(record)
-    sni = record.get("requested_server_name") or ""
-    code = record.get("response_code") or 0
-    grpc_status = _grpc_status(record)
-    return Observation(
-        side=side,
-        reporter=reporter,
-        bucket=started_ms // 1000 // BUCKET_SECONDS * BUCKET_SECONDS,
-        request_id=record.get("request_id") or "",
-        local_ip=address_ip(local),
-        remote_ip=address_ip(record.get("downstream_remote_address")),
-        upstream_ip=address_ip(record.get("upstream_host")) if side == CLIENT else "",
-        service=service or NO_SERVICE,
-        protocol=protocol_of(record, grpc_status),
-        response_code=code,
-        grpc_status=grpc_status,
-        response_flags=",".join(record.get("response_flags") or []) or "-",
-        # Istio's mTLS shows on the server side as an `outbound_.PORT_._.HOST` SNI or a principal.
-        mtls=bool(principal) or sni.startswith("outbound_."),
-        principal=principal,
-        duration_ms=record.get("duration") or 0,
-        bytes_received=record.get("bytes_received") or 0,
-        bytes_sent=record.get("bytes_sent") or 0,
-        user_agent=record.get("user_agent") or "",
-        authority=authority,
-    )
+        service = _service_from_authority(authority, namespace)
+    return side, service or NO_SERVICE
 
 
 @lru_cache(maxsize=8192)

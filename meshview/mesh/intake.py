@@ -55,17 +55,22 @@ def read_batch(
     if reporter is not None:
         reporter = _with_configured_role(reporter, gateways, cluster)
     batch = Batch()
+    observations = batch.observations
     pods_seen: set[str] = set()
-    reporters: dict[tuple, Reporter] = {}
+    reporters: dict[tuple, tuple[Any, Reporter]] = {}
+    parse_line = parser.parse_line
     for number, raw in enumerate(lines, start=first_line):
         line = raw.rstrip("\r\n")
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
-            record, line_reporter = _read(line, kind, parser, reporter, reporters, gateways, cluster)
+            if kind == "text":
+                record, line_reporter = parse_line(line), reporter
+            else:
+                record, line_reporter = _read_json(line, parser, reporter, reporters, gateways, cluster)
             if line_reporter is None:
                 raise ValueError(NO_REPORTER)
-            batch.observations.append(observe(record, line_reporter, received_ms))
+            observations.append(observe(record, line_reporter, received_ms))
         except ValueError as exc:  # ParseError is a ValueError
             batch.reject(number, str(exc))
             continue
@@ -82,17 +87,14 @@ def _with_configured_role(reporter: Reporter, gateways: Mapping[tuple[str, str],
     return dataclasses.replace(reporter, role=role, cluster=cluster or reporter.cluster)
 
 
-def _read(
+def _read_json(
     line: str,
-    kind: str,
     parser: LogParser,
     reporter: Reporter | None,
-    reporters: dict[tuple, Reporter],
+    reporters: dict[tuple, tuple[Any, Reporter]],
     gateways: Mapping[tuple[str, str], str],
     cluster: str,
 ) -> tuple[dict, Reporter | None]:
-    if kind == "text":
-        return parser.parse_line(line), reporter
     if not line.startswith("{"):
         line = strip_prefixes(line)
     try:
@@ -110,9 +112,13 @@ def _read(
     if meta is not None:
         if not isinstance(meta, dict):
             raise ValueError("the envelope's kubernetes must be an object")
-        # A body carries many lines of the same few pods: read each pod's metadata once.
-        key = (meta.get("namespace_name"), meta.get("pod_name"), meta.get("pod_ip"), str(meta.get("labels")))
-        reporter = reporters.get(key)
-        if reporter is None:
-            reporter = reporters[key] = _with_configured_role(reporter_from_kubernetes(meta), gateways, cluster)
+        # A body carries many lines of the same few pods: read each pod's metadata once (the
+        # reporter is a function of the metadata; comparing it costs less than reading it).
+        key = (meta.get("namespace_name") or meta.get("pod_namespace"), meta.get("pod_name") or meta.get("pod"))
+        known = reporters.get(key)
+        if known is not None and known[0] == meta:
+            reporter = known[1]
+        else:
+            reporter = _with_configured_role(reporter_from_kubernetes(meta), gateways, cluster)
+            reporters[key] = (meta, reporter)
     return parser.parse_line(log), reporter

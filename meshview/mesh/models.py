@@ -63,10 +63,21 @@ class RequestTwin(models.Model):
 
 class PendingRequest(models.Model):
     """A server-side record whose source is not known yet; settled when its twin arrives or the
-    settle window ends."""
+    settle window ends, by a few set-based statements (`meshview.mesh.actions`).
+
+    It keeps what matching needs (the request id, the pod it reached, the caller's address) and
+    everything of its rollup row but the source: `shape` is the JSON list `PENDING_SHAPE` names,
+    shared by every record of a batch with the same key, and the measures of this one request.
+    """
 
     request_id = models.CharField(max_length=128, db_index=True)
-    observation = models.JSONField()
+    local_ip = models.CharField(max_length=45, help_text="the reporter's pod IP: a twin's upstream_ip")
+    remote_ip = models.CharField(max_length=45, help_text="the caller's address")
+    shape = models.TextField(help_text="JSON list of the PENDING_SHAPE values")
+    duration_ms = models.BigIntegerField()
+    bytes_received = models.BigIntegerField()
+    bytes_sent = models.BigIntegerField()
+    latency_bucket = models.SmallIntegerField(help_text="index of the duration's histogram bucket; -1 for TCP")
     received_at = models.FloatField(db_index=True, help_text="unix seconds")
 
     def __str__(self) -> str:
@@ -97,6 +108,23 @@ ROLLUP_DIMENSIONS = (
 )
 LATENCY_COLUMNS = tuple(f"latency_{i}" for i in range(len(LATENCY_BUCKETS_MS) + 1))
 ROLLUP_MEASURES = ("requests", "duration_sum_ms", "bytes_received", "bytes_sent", *LATENCY_COLUMNS)
+# A pending record's rollup key without its source (and without the reporter, `destination`).
+PENDING_SHAPE = (
+    "bucket",
+    "destination_namespace",
+    "destination_workload",
+    "destination_app",
+    "destination_version",
+    "destination_service",
+    "destination_service_name",
+    "destination_service_namespace",
+    "protocol",
+    "response_code",
+    "grpc_status",
+    "response_flags",
+    "mtls",
+    "unknown_reason",
+)
 
 
 class TrafficEdge(models.Model):

@@ -1,8 +1,13 @@
 """The envoy ingest endpoint under bad input, limits and faults."""
 
 import gzip
+import http.client
 import json
+import os
+import signal
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -191,3 +196,84 @@ def test_two_web_processes_share_the_two_sides_of_each_request(tmp_path: Path) -
     rows = TrafficRollup.objects.filter(reporter="destination")
     assert {(r.source_workload, r.destination_workload) for r in rows} == {("istio-ingressgateway", "productpage-v1")}
     assert sum(r.requests for r in rows) == 30
+
+
+def unowned_server_lines(count: int) -> list[str]:
+    """Server-side records from callers no proxy vouches for: they wait in the settle window."""
+    calls = [
+        Call(None, SERVICES["details"], meshsim.DETAILS, user_agent="kube-probe/1.29", remote_ip=meshsim.NODE_IP)
+        for _ in range(count)
+    ]
+    return [meshsim.server_line(call) for call in calls]  # type: ignore[misc]
+
+
+DETAILS_REPORTER = "namespace=bookinfo&pod=details-v1-5f7d8c9b6d-x2k4q"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("anon")
+def test_records_that_must_wait_are_not_kept_when_the_database_refuses_them(client: Client) -> None:
+    """The pending table is locked: nothing of the batch is written, and the client is told to retry."""
+    with database_locked("mesh_pendingrequest"):
+        response = client.post(
+            f"/api/v1/ingest/envoy?{DETAILS_REPORTER}", "\n".join(unowned_server_lines(20)), content_type="text/plain"
+        )
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert (PendingRequest.objects.count(), TrafficRollup.objects.count()) == (0, 0)
+    response = client.post(
+        f"/api/v1/ingest/envoy?{DETAILS_REPORTER}", "\n".join(unowned_server_lines(20)), content_type="text/plain"
+    )
+    assert response.json()["accepted"] == 20
+    assert PendingRequest.objects.count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_acknowledged_line_survives_kill_9_of_the_web_process(tmp_path: Path) -> None:
+    """Two clients post while the serve process is killed with SIGKILL: every body answered 200
+    is in the database (rolled up, or waiting in the settle window), as a restart finds it."""
+    env = {"DATABASE_URL": database_url(), "MESHVIEW_SETTLE_SECONDS": "1"}
+    server = Server(tmp_path / "web", env=env, args=("--no-worker",)).wait_ready()
+    acknowledged = {"server": 0, "client": 0}
+    in_flight = {"server": 0, "client": 0}
+    counting = threading.Lock()
+    stop = threading.Event()
+    both_sides = "\n".join(meshsim.envoy_envelopes(meshsim.bookinfo_calls(datetime.now(UTC), 5)))
+    server_lines = sum(" inbound|" in line for line in both_sides.splitlines())
+    bodies = [
+        ("server", f"?{DETAILS_REPORTER}", "text/plain", "\n".join(unowned_server_lines(500)), 500, 0),
+        ("client", "", "application/x-ndjson", both_sides, server_lines, len(both_sides.splitlines()) - server_lines),
+    ]
+
+    def post(kind: str, query: str, content_type: str, body: str, server_count: int, client_count: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        while not stop.is_set():
+            in_flight[kind] = 1
+            try:
+                connection.request("POST", f"/api/v1/ingest/envoy{query}", body, {"Content-Type": content_type})
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                return  # the process is gone: this body was never acknowledged
+            if response.status == 200:
+                with counting:
+                    acknowledged["server"] += server_count
+                    acknowledged["client"] += client_count
+            in_flight[kind] = 0
+
+    threads = [threading.Thread(target=post, args=body) for body in bodies]
+    for thread in threads:
+        thread.start()
+    time.sleep(4)  # long enough for records to wait, settle and roll up
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert acknowledged["server"] > 0 and acknowledged["client"] > 0
+    destination = sum(TrafficRollup.objects.filter(reporter="destination").values_list("requests", flat=True))
+    source = sum(TrafficRollup.objects.filter(reporter="source").values_list("requests", flat=True))
+    waiting = PendingRequest.objects.count()
+    # At most the body in flight when the process died may also have committed.
+    unacknowledged = 500 * in_flight["server"] + server_lines * in_flight["client"]
+    assert acknowledged["server"] <= destination + waiting <= acknowledged["server"] + unacknowledged
+    assert acknowledged["client"] <= source <= acknowledged["client"] + bodies[1][5] * in_flight["client"]
