@@ -224,4 +224,10 @@ def _service_from_authority(authority: str, namespace: str) -> ServiceRef | None
 def unknown_reason(observation: Observation) -> UnknownReason:
     """Why a server-side request came from no mesh proxy (`meshview.mesh.unknown`), from its
     user agent and the port of its authority."""
-    return reason_of(observation.user_agent, split_address(observation.authority)[1])
+    return _reason(observation.user_agent, observation.authority)
+
+
+@lru_cache(maxsize=4096)
+def _reason(user_agent: str, authority: str) -> UnknownReason:
+    # Records of one caller repeat their user agent and authority: each pair is read once.
+    return reason_of(user_agent, split_address(authority)[1])

@@ -3,7 +3,6 @@ so a batch of them is one COPY and settling them is a few set-based statements."
 
 import json
 from bisect import bisect_left
-from types import SimpleNamespace
 
 from django.db import migrations, models
 
@@ -51,7 +50,8 @@ def fields():
 
 def convert_waiting_records(apps, schema_editor):
     """Records waiting when meshview was upgraded keep waiting, in the new columns."""
-    from meshview.mesh.attribution import unknown_reason
+    from meshview.mesh.identity import split_address
+    from meshview.mesh.unknown import unknown_reason
 
     PendingRequest = apps.get_model("mesh", "PendingRequest")
     for pending in PendingRequest.objects.all().iterator():
@@ -59,7 +59,7 @@ def convert_waiting_records(apps, schema_editor):
         if isinstance(o, str):
             o = json.loads(o)
         reporter, service = o["reporter"], o["service"]
-        reason = unknown_reason(SimpleNamespace(user_agent=o["user_agent"], authority=o["authority"]))
+        reason = unknown_reason(o["user_agent"], split_address(o["authority"])[1])
         pending.shape = json.dumps(
             [
                 o["bucket"],
