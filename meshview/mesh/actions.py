@@ -77,12 +77,6 @@ _SETTLE_LOCK = 0x6D657368
 # Writing waiting records (shared) and settling them by twins (exclusive) take this one.
 _WAITING_LOCK = 0x6D657369
 
-# Workloads and addresses this process wrote lately, with the values written. A row written
-# with the same values less than REWRITE_SECONDS ago is not written again (its last_seen lags
-# by at most that much), so concurrent batches do not queue on the same few rows. Only what
-# committed is remembered; attribution always reads the database.
-REWRITE_SECONDS = 30.0
-_recently_written: dict[tuple, float] = {}
 
 
 def settle_seconds() -> float:
@@ -198,7 +192,6 @@ def record_access_logs(
     twins, kept, unreported = _attribute_client_side(client_side, owners, rollups, now)
     waiting = _attribute_server_side(server_side, owners, twins, reporters.values(), rollups, now)
     with transaction.atomic():
-        _learn(reporters.values(), addresses, now)
         _insert_rows(RequestTwin._meta.db_table, _TWIN_COLUMNS, kept)
         # An endpoint that was reached but never wrote a record has no proxy: note its address
         # (without a workload) so /api/v1/workloads can flag the service as missing its sidecar.
@@ -219,6 +212,8 @@ def record_access_logs(
             _settle_with_twins(rollups, twins)
         _settle_expired(rollups, now)
         rollups.write()
+        # Last: the rows every batch of these reporters updates stay locked only until commit.
+        _learn(reporters.values(), addresses, now)
         if rollups.rows:
             signal_change()
     return len(waiting)
@@ -245,32 +240,12 @@ def delete_expired_traffic(now: float | None = None) -> int:
     with transaction.atomic():
         deleted = rollup_tiers.delete_expired(now)
         Address.objects.filter(last_seen__lt=datetime.fromtimestamp(cutoff, UTC)).delete()
-    _recently_written.clear()
     return deleted
-
-
-def _not_written_lately(rows: dict[tuple, T], now: float) -> list[T]:
-    """The values of `rows` (keyed by everything their upsert writes) this process did not
-    write lately; the keys are remembered once the transaction commits."""
-    fresh = [key for key in rows if now - _recently_written.get(key, -REWRITE_SECONDS) >= REWRITE_SECONDS]
-
-    def remember() -> None:
-        if len(_recently_written) > 100_000:
-            _recently_written.clear()
-        for key in fresh:
-            _recently_written[key] = now
-
-    transaction.on_commit(remember)
-    return [rows[key] for key in sorted(fresh)]
 
 
 def _learn(reporters: Iterable[Reporter], addresses: dict[str, Reporter], now: float) -> None:
     """Upsert the reporters as workloads and the pod addresses as theirs."""
     moment = datetime.fromtimestamp(now, UTC)
-    workloads = {
-        ("workload", r.namespace, r.workload, r.app, r.version, r.service_account, r.role, r.cluster): r
-        for r in reporters
-    }
     Workload.objects.bulk_create(
         [
             Workload(
@@ -285,13 +260,12 @@ def _learn(reporters: Iterable[Reporter], addresses: dict[str, Reporter], now: f
                 last_seen=moment,
                 last_reported=moment,
             )
-            for r in _not_written_lately(workloads, now)
+            for r in sorted(reporters, key=lambda r: (r.namespace, r.workload))
         ],
         update_conflicts=True,
         unique_fields=["namespace", "name"],
         update_fields=["app", "version", "role", "cluster", "last_seen", "last_reported"],
     )
-    owned = {("address", ip, r.namespace, r.workload, r.app, r.version, r.role): (ip, r) for ip, r in addresses.items()}
     Address.objects.bulk_create(
         [
             Address(
@@ -303,7 +277,7 @@ def _learn(reporters: Iterable[Reporter], addresses: dict[str, Reporter], now: f
                 role=r.role,
                 last_seen=moment,
             )
-            for ip, r in _not_written_lately(owned, now)
+            for ip, r in sorted(addresses.items())
         ],
         update_conflicts=True,
         unique_fields=["ip"],
