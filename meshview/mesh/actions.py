@@ -192,6 +192,11 @@ def record_access_logs(
     twins, kept, unreported = _attribute_client_side(client_side, owners, rollups, now)
     waiting = _attribute_server_side(server_side, owners, twins, reporters.values(), rollups, now)
     with transaction.atomic():
+        if waiting or twins:
+            # Records that start to wait and twins that end a wait must not pass each other in
+            # two transactions at once (each unseen by the other until it commits). Taken before
+            # any row lock, so that no transaction waits for a row while holding it.
+            _lock_waiting_records(exclusive=bool(twins))
         _insert_rows(RequestTwin._meta.db_table, _TWIN_COLUMNS, kept)
         # An endpoint that was reached but never wrote a record has no proxy: note its address
         # (without a workload) so /api/v1/workloads can flag the service as missing its sidecar.
@@ -203,12 +208,9 @@ def record_access_logs(
             ],
             ignore_conflicts=True,
         )
-        if waiting or (twins and PendingRequest.objects.exists()):
-            # Records that start to wait and twins that end a wait must not pass each other in
-            # two transactions at once (each unseen by the other until it commits).
-            _lock_waiting_records(exclusive=bool(twins))
-            waiting = _still_waiting(waiting, rollups)
-            _insert_rows(PendingRequest._meta.db_table, _PENDING_COLUMNS, waiting)
+        waiting = _still_waiting(waiting, rollups)
+        _insert_rows(PendingRequest._meta.db_table, _PENDING_COLUMNS, waiting)
+        if twins and PendingRequest.objects.exists():
             _settle_with_twins(rollups, twins)
         _settle_expired(rollups, now)
         rollups.write()
