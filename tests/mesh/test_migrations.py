@@ -51,8 +51,10 @@ OLD_OBSERVATION = {
 @pytest.mark.django_db(transaction=True)
 def test_records_waiting_before_the_upgrade_are_settled_after_it() -> None:
     executor = MigrationExecutor(connection)
-    executor.migrate([("mesh", "0003_workload_cluster")])
-    old = executor.loader.project_state([("mesh", "0003_workload_cluster")]).apps.get_model("mesh", "PendingRequest")
+    executor.migrate([("mesh", "0004_dependency_namespaces")])
+    old = executor.loader.project_state([("mesh", "0004_dependency_namespaces")]).apps.get_model(
+        "mesh", "PendingRequest"
+    )
     old.objects.create(request_id="r-1", observation=OLD_OBSERVATION, received_at=time.time())
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()

@@ -90,7 +90,7 @@ def convert_waiting_records(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mesh", "0003_workload_cluster")]
+    dependencies = [("mesh", "0004_dependency_namespaces")]
 
     operations = [
         *(
