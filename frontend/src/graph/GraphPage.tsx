@@ -324,10 +324,6 @@ export function GraphPage() {
           onChange={(boxBy) => change({ boxBy: BOX_BY.map((b) => b.value).filter((b) => boxBy.includes(b)) })}
         />
         <DisplayMenu query={query} change={change} />
-        <label className="control control-check">
-          <input type="checkbox" checked={query.injectServiceNodes} data-testid="service-nodes" onChange={(e) => change({ injectServiceNodes: e.target.checked })} />
-          <span>Service nodes</span>
-        </label>
         <span className="toolbar-spacer" />
         {query.queryTime === null ? (
           <>

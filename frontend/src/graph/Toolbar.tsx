@@ -8,6 +8,7 @@ import type { GraphQuery } from './model/params';
 type Change = (patch: Partial<GraphQuery>) => void;
 
 const DISPLAY = [
+  { key: 'injectServiceNodes', label: 'Service nodes', hint: 'a node for each service between its callers and its workloads' },
   { key: 'idleEdges', label: 'Idle edges', hint: 'edges without requests in the window' },
   { key: 'idleNodes', label: 'Idle nodes', hint: 'nodes without requests in the window' },
   { key: 'security', label: 'Security', hint: 'an mTLS badge on edges with mutual TLS' },
@@ -31,13 +32,18 @@ export function DisplayMenu({ query, change }: { query: GraphQuery; change: Chan
     <div className="dropdown" ref={box}>
       <span className="control-label">Display</span>
       <button type="button" className="select-button" aria-expanded={open} data-testid="graph-display" onClick={() => setOpen(!open)}>
-        {on ? `${on} on` : 'Traffic only'}
+        {[query.injectServiceNodes ? 'Service nodes' : '', on - Number(query.injectServiceNodes) ? `+${on - Number(query.injectServiceNodes)}` : ''].filter(Boolean).join(' ') || 'Traffic only'}
       </button>
       {open ? (
         <div className="dropdown-menu" role="menu">
           {DISPLAY.map((d) => (
             <label className="dropdown-item" key={d.key} title={d.hint}>
-              <input type="checkbox" data-testid={`display-${d.key}`} checked={query[d.key]} onChange={(e) => change({ [d.key]: e.target.checked })} />
+              <input
+                type="checkbox"
+                data-testid={d.key === 'injectServiceNodes' ? 'service-nodes' : `display-${d.key}`}
+                checked={query[d.key]}
+                onChange={(e) => change({ [d.key]: e.target.checked })}
+              />
               <span>{d.label}</span>
             </label>
           ))}
