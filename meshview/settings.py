@@ -176,6 +176,14 @@ MESHVIEW_SPAN_PAIR_SECONDS = _int("MESHVIEW_SPAN_PAIR_SECONDS", 10)
 MESHVIEW_SPAN_PAIR_MAX = _int("MESHVIEW_SPAN_PAIR_MAX", 200_000)
 MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
 MESHVIEW_CLUSTER_NAME = _env("MESHVIEW_CLUSTER_NAME", "Kubernetes")
+# How often beat evaluates the alert rules.
+MESHVIEW_ALERT_INTERVAL_SECONDS = _seconds("MESHVIEW_ALERT_INTERVAL", "15s")
+# Webhooks to loopback, link-local, private and multicast addresses are refused unless this is 1.
+MESHVIEW_WEBHOOK_ALLOW_PRIVATE = _env("MESHVIEW_WEBHOOK_ALLOW_PRIVATE") == "1"
+# The first retry of a failed delivery waits this long (ms); each later one twice as long.
+MESHVIEW_WEBHOOK_RETRY_BASE_MS = _int("MESHVIEW_WEBHOOK_RETRY_BASE_MS", 2000)
+# Where users reach meshview: the links in alerts and Alertmanager's externalURL.
+MESHVIEW_EXTERNAL_URL = (_checked_url("MESHVIEW_EXTERNAL_URL", ("http", "https")) or "http://127.0.0.1:8000").rstrip("/")
 
 
 def _gateways() -> dict[tuple[str, str], str]:
@@ -218,6 +226,7 @@ INSTALLED_APPS = [
     "meshview.traces",
     "meshview.graph",
     "meshview.live",
+    "meshview.alerts",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +316,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "meshview.core.schema.add_plain_views"],
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStateEnum": "meshview.alerts.models.ALERT_STATES",
+        "NotificationStateEnum": "meshview.alerts.models.NOTIFICATION_STATES",
+        "AttemptOutcomeEnum": "meshview.alerts.models.ATTEMPT_OUTCOMES",
+    },
 }
 
 # Channels drops a socket from its groups after a day by default: a dashboard left open on a wall
@@ -357,6 +371,14 @@ CELERY_BEAT_SCHEDULE = {
     "delete-expired-traffic": {"task": "meshview.mesh.tasks.delete_expired_traffic", "schedule": 3600.0},
     "settle-span-pairs": {"task": "meshview.traces.tasks.settle_span_pairs", "schedule": 5.0},
     "roll-up-traffic": {"task": "meshview.mesh.tasks.roll_up_traffic", "schedule": 30.0},
+    "evaluate-alert-rules": {
+        "task": "meshview.alerts.tasks.evaluate_rules",
+        "schedule": float(MESHVIEW_ALERT_INTERVAL_SECONDS),
+    },
+    "resume-alert-deliveries": {
+        "task": "meshview.alerts.tasks.resume_deliveries",
+        "schedule": float(MESHVIEW_ALERT_INTERVAL_SECONDS),
+    },
 }
 
 LOGGING = {

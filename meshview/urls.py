@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("meshview.graph.api.urls")),
     path("kiali/", include("meshview.graph.api.kiali_urls")),
     path("api/v1/", include("meshview.traces.api.urls")),
+    path("api/v1/", include("meshview.alerts.api.urls")),
     path("", include("meshview.traces.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="admin/login.html"), name="login"),
