@@ -43,7 +43,7 @@ from meshview.alerts.rules import (
 from meshview.graph.sources import SourceError
 
 # A delivery whose worker went silent this long past the receiver's timeout may be taken over.
-LEASE_MARGIN_S = 15.0
+LEASE_MARGIN_S = 5.0
 # A notification still due this long after its time was lost by the broker: send it again.
 RESUME_GRACE_S = 5.0
 
@@ -176,6 +176,11 @@ def record_findings(rule: Rule, found: list[Finding], moment: datetime) -> None:
     """Move the rule's alerts on by what one evaluation found, keep their history, and plan the
     notifications that are due."""
     now = moment.timestamp()
+    # Evaluations of consecutive ticks may overlap: they record one after the other, and one
+    # that finds a later evaluation already recorded leaves its older view unrecorded.
+    recorded = Rule.objects.select_for_update().values_list("evaluated_at", flat=True).get(pk=rule.pk)
+    if recorded is not None and recorded > moment:
+        return
     active = {a.fingerprint: a for a in Alert.objects.filter(rule=rule, state__in=ACTIVE)}
     silences = active_silences(moment)
     created: list[Alert] = []

@@ -279,3 +279,22 @@ def test_a_silence_suppresses_the_notification_and_shows_on_the_alert(client: Cl
     assert not Notification.objects.exists()
     listed = client.get("/api/v1/alerts?silenced=true").json()["results"]
     assert [a["silenced"] for a in listed] == [True]
+
+
+def test_an_alertmanager_api_receiver_hears_firing_alerts_again_every_interval(client: Client) -> None:
+    receiver = Receiver.objects.create(
+        name="am", kind="alertmanager_api", url="http://127.0.0.1:1/", group_interval_seconds=60
+    )
+    rule = make_rule(window_seconds=3600)
+    rule.receivers.add(receiver)
+    feed(client, calls(failed=3))
+    now = time.time()
+    evaluate(rule, now)
+    evaluate(rule, now + 30)
+    assert Notification.objects.count() == 1
+    evaluate(rule, now + 61)
+    resent = Notification.objects.latest("pk")
+    assert Notification.objects.count() == 2 and resent.status == "firing"
+    (alert,) = resent.snapshot["alerts"]
+    # Pushed with an end a few intervals ahead, as Prometheus does, so a silent meshview resolves.
+    assert alert["endsAt"] > alert["startsAt"]
