@@ -24,6 +24,7 @@ from meshview.live.routing import websocket_urlpatterns
 from meshview.mesh import actions
 from meshview.traces.visibility import HIDDEN_SPAN_NAME
 from tests import meshsim
+from tests.alerts.isolation import SECRET_ID, store_secret_ns_alerts
 from tests.traces.test_store_and_query import export, span
 
 CROSSING = 0xA1  # team-a's frontend calls secret-ns's db
@@ -111,6 +112,18 @@ PROBES: dict[str, list[Probe]] = {
     ],
     "ws/traces/": [Probe("/ws/traces/", ("read-secret", HIDDEN_ID, '"errorSpanCount": 1'))],
     "ws/graph/": [Probe("/ws/graph/?namespaces=team-a,secret-ns&duration=5m&sources=accesslogs", (VAULT_HOST,))],
+    "api/v1/alerts": [Probe("/api/v1/alerts", ("vault-v1",))],
+    "api/v1/alerts/(?P<pk>[^/.]+)": [Probe(f"/api/v1/alerts/{SECRET_ID}", ("vault-v1",), refused=404)],
+    "api/v1/alerts/rules": [Probe("/api/v1/alerts/rules", ("vault-errors",))],
+    "api/v1/alerts/rules/(?P<pk>[^/.]+)": [Probe(f"/api/v1/alerts/rules/{SECRET_ID}", ("vault-errors",), refused=404)],
+    "api/v1/alerts/silences": [Probe("/api/v1/alerts/silences", ("vault maintenance",))],
+    "api/v1/alerts/silences/(?P<pk>[^/.]+)": [
+        Probe(f"/api/v1/alerts/silences/{SECRET_ID}", ("vault maintenance",), refused=404)
+    ],
+    "api/v1/alerts/deliveries": [Probe("/api/v1/alerts/deliveries", ("vault-v1",))],
+    "api/v1/alerts/deliveries/(?P<pk>[^/.]+)": [
+        Probe(f"/api/v1/alerts/deliveries/{SECRET_ID}", ("vault-v1",), refused=404)
+    ],
 }
 # Endpoints that serve no namespaced data, and why.
 UNNAMESPACED = {
@@ -133,6 +146,9 @@ UNNAMESPACED = {
     "alerts": "the browser app's page",
     "dependencies": "the browser app's page",
     "(?P<path>.+)": "the browser app's page-not-found, for any other address",
+    "api/v1/alerts/receivers": "where notifications go: URLs, no mesh data (secrets are never returned)",
+    "api/v1/alerts/rules/test": "POST only; what it finds is filtered by the caller's namespaces (tests/alerts)",
+    "api/v1/alerts/rules/(?P<pk>[^/.]+)/test": "POST only; a hidden rule is a 404, findings are filtered (tests/alerts)",
 }
 
 
@@ -197,6 +213,7 @@ def _ingest_secret_ns(client: Client, admin: str) -> None:
     lines = meshsim.envoy_envelopes([meshsim.Call(FRONTEND, VAULT_SERVICE, VAULT, start=start) for _ in range(5)])
     actions.ingest_envoy_lines(list(lines), "ndjson", LogParser("auto"), None)
     actions.settle_expired(now=time.time() + 60)
+    store_secret_ns_alerts()
 
 
 @pytest.fixture

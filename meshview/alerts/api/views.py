@@ -48,6 +48,24 @@ def _visible_rule_ids(access: NamespaceAccess) -> list[int]:
     return [rule.pk for rule in Rule.objects.only("pk", "selector") if _rule_visible(rule, access)]
 
 
+NAMESPACE_LABELS = ("namespace", "source_namespace", "destination_namespace")
+
+
+def _labels_visible(labels: dict[str, str], access: NamespaceAccess) -> bool:
+    return all(access.allows(labels[name]) for name in NAMESPACE_LABELS if labels.get(name))
+
+
+def _silence_visible(silence: Silence, access: NamespaceAccess) -> bool:
+    """A silence is hidden from a caller when it names a namespace the caller may not see (a
+    regular expression on a namespace label could name any)."""
+    return not any(
+        matcher["name"] in NAMESPACE_LABELS
+        and matcher["isEqual"]
+        and (matcher["isRegex"] or not access.allows(matcher["value"]))
+        for matcher in silence.matchers
+    )
+
+
 class ReceiverViewSet(_Scoped, viewsets.ModelViewSet):
     """Where notifications go (`webhook`, `alertmanager`, `alertmanager_api`). Secrets and
     header values are accepted, never returned."""
@@ -90,7 +108,7 @@ class RuleViewSet(_Scoped, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="test")
     def test_saved(self, request: Request, pk: str | None = None) -> Response:
         """What this rule finds in the current window, without recording anything."""
-        return self._preview(self.get_object())
+        return self._preview(self.get_object(), request_access(request))
 
     @extend_schema(
         request=RuleSerializer, responses={200: PreviewSerializer(many=True)}, operation_id="alerts_rule_draft_test"
@@ -104,7 +122,7 @@ class RuleViewSet(_Scoped, viewsets.ModelViewSet):
         serializer.fields["name"].validators = []
         serializer.is_valid(raise_exception=True)
         fields = {k: v for k, v in serializer.validated_data.items() if k != "receivers"}
-        return self._preview(Rule(**fields))
+        return self._preview(Rule(**fields), request_access(request))
 
     @property
     def required_scope(self) -> str:
@@ -114,20 +132,26 @@ class RuleViewSet(_Scoped, viewsets.ModelViewSet):
         return super().required_scope
 
     @staticmethod
-    def _preview(rule: Rule) -> Response:
+    def _preview(rule: Rule, access: NamespaceAccess) -> Response:
         try:
             found = actions.preview(rule)
         except SourceError as exc:
             return Response({"detail": f"the rule cannot be evaluated: {exc}"}, status=status.HTTP_409_CONFLICT)
-        return Response(found)
+        return Response([f for f in found if _labels_visible(f["labels"], access)])
 
 
 class SilenceViewSet(_Scoped, viewsets.ModelViewSet):
     """Silences as Alertmanager's: matchers on labels, a start, an end, a comment. DELETE
     expires a silence now, as Alertmanager does; it stays listed."""
 
-    queryset = Silence.objects.order_by("-ends_at", "-pk")
     serializer_class = SilenceSerializer
+
+    def get_queryset(self) -> QuerySet[Silence]:
+        silences = Silence.objects.order_by("-ends_at", "-pk")
+        access = request_access(self.request)
+        if access.restricted:
+            silences = silences.filter(pk__in=[s.pk for s in silences if _silence_visible(s, access)])
+        return silences
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         data = dict(serializer.validated_data)
