@@ -131,15 +131,19 @@ def evaluate_rule(rule_id: int, tick: int, last_report: float | None = _UNSET, n
 
 
 def alert_links(rule: Rule, labels: Mapping[str, str]) -> dict[str, str]:
+    """Links of an alert: the graph of its namespaces with its node (an edge's destination)
+    selected, and the traces of that node's service (as OpenTelemetry names it: the app)."""
     base = settings.MESHVIEW_EXTERNAL_URL
     namespace = labels.get("destination_namespace") or labels.get("namespace", "")
     namespaces = sorted({n for n in (namespace, labels.get("source_namespace", "")) if n})
     workload = labels.get("destination_workload") or labels.get("workload") or ""
     service = labels.get("destination_service") or labels.get("service") or ""
-    node = f"{namespace}/{workload or service}"
-    focus = f"{labels['source_namespace']}/{labels['source_workload']}>{node}" if "source_workload" in labels else node
-    graph = {"namespaces": ",".join(namespaces), "graphType": "workload", "focus": focus}
-    traces: dict[str, str] = {"service": f"{workload or service}.{namespace}" if namespace else workload or service}
+    app = labels.get("destination_app") or labels.get("app") or ""
+    name = workload or service
+    graph = {"namespaces": ",".join(namespaces), "graphType": "workload"}
+    if name:
+        graph["focus"] = f"{namespace}/{name}" if namespace else name
+    traces: dict[str, str] = {"service": app or service or workload}
     if rule.kind == "error_rate":
         traces["tags"] = "error=true"
     elif rule.kind == "latency":

@@ -72,7 +72,7 @@ def _identity_columns(spec: RuleSpec) -> dict[str, str]:
         return {
             "source_namespace": source["namespace"],
             "source_workload": source["workload"],
-            **{f"destination_{label}": column for label, column in destination.items() if label != "app"},
+            **{f"destination_{label}": column for label, column in destination.items()},
         }
     return destination
 
@@ -187,7 +187,7 @@ def _prom_identity(spec: RuleSpec) -> dict[str, str]:
         return {
             "source_namespace": _PROM_SOURCE["namespace"],
             "source_workload": _PROM_SOURCE["workload"],
-            **{f"destination_{label}": name for label, name in destination.items() if label != "app"},
+            **{f"destination_{label}": name for label, name in destination.items()},
         }
     return dict(destination)
 

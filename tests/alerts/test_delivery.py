@@ -48,7 +48,7 @@ SNAPSHOT = {
             "endsAt": "2026-12-03T06:20:00.000Z",
             "links": {
                 "graph": "http://meshview.example/graph?namespaces=bookinfo",
-                "traces": "http://meshview.example/traces?service=reviews-v1.bookinfo",
+                "traces": "http://meshview.example/traces?service=reviews",
             },
         }
     ],
@@ -94,7 +94,7 @@ def test_webhook_body_is_signed_and_carries_the_delivery_key() -> None:
     assert body["status"] == "firing" and body["rule"]["name"] == "reviews errors"
     (alert,) = body["alerts"]
     assert alert["value"] == 50.0 and alert["threshold"] == 10.0
-    assert alert["links"]["traces"].endswith("service=reviews-v1.bookinfo")
+    assert alert["links"]["traces"].endswith("service=reviews")
     n.refresh_from_db()
     assert n.state == "delivered"
 

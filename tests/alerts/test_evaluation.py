@@ -96,6 +96,9 @@ def test_an_edge_rule_names_its_edge_and_a_grpc_rule_counts_grpc_statuses(client
         "destination_workload": "reviews-v2",
     }
     assert "bookinfo/productpage-v1 → bookinfo/reviews-v2" in alert.annotations["summary"]
+    links = actions.alert_links(rule, alert.labels)
+    assert links["graph"].endswith("/graph?namespaces=bookinfo&graphType=workload&focus=bookinfo%2Freviews-v2")
+    assert links["traces"].endswith("/traces?service=reviews&tags=error%3Dtrue")
     grpc = make_rule(name="grpc", errors="grpc", selector={"namespace": "bookinfo"})
     evaluate(grpc)
     assert not Alert.objects.filter(rule=grpc).exists()

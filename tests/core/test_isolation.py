@@ -148,7 +148,7 @@ UNNAMESPACED = {
     "(?P<path>.+)": "the browser app's page-not-found, for any other address",
     "api/v1/alerts/receivers": "where notifications go: URLs, no mesh data (secrets are never returned)",
     "api/v1/alerts/rules/test": "POST only; what it finds is filtered by the caller's namespaces (tests/alerts)",
-    "api/v1/alerts/rules/(?P<pk>[^/.]+)/test": "POST only; a hidden rule is a 404, findings are filtered (tests/alerts)",
+    "api/v1/alerts/rules/(?P<pk>[^/.]+)/test": "POST only; a hidden rule is a 404, findings filtered (tests/alerts)",
 }
 
 
