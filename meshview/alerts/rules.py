@@ -122,14 +122,13 @@ class RuleSpec:
 class Row:
     """Traffic of one node or edge in the window, one breakdown of it (a response code, an
     unknown reason), as a loader read it. `identity` holds the labels that name the node or
-    edge; `recent` is False for a node seen only before the window (request_rate below)."""
+    edge."""
 
     identity: dict[str, str]
     requests: float = 0.0
     errors: float = 0.0
     latency_counts: tuple[int, ...] | None = None
     value: float | None = None
-    recent: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +147,6 @@ class _Total:
     errors: float = 0.0
     latency: list[int] = field(default_factory=list)
     value: float | None = None
-    recent: bool = False
 
 
 def is_error(spec: RuleSpec, protocol: str, response_code: int, grpc_status: str) -> bool:
@@ -171,7 +169,6 @@ def findings(spec: RuleSpec, rows: Iterable[Row]) -> list[Finding]:
             total = totals[key] = _Total(identity=row.identity)
         total.requests += row.requests
         total.errors += row.errors
-        total.recent = total.recent or row.recent
         if row.latency_counts is not None:
             if not total.latency:
                 total.latency = [0] * len(row.latency_counts)

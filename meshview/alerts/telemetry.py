@@ -9,28 +9,23 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.db.models import Case, Count, F, Max, Q, Sum, Value, When
+from django.db.models import Count, Max, Q
 
 from meshview.alerts.rules import UNKNOWN, Row, RuleSpec, is_error
 from meshview.graph.sources import SourceError
 from meshview.graph.sources.prometheus import latency_counts
-from meshview.mesh.models import LATENCY_COLUMNS, Address, TrafficRollup, Workload
+from meshview.mesh import rollups
+from meshview.mesh.models import LATENCY_COLUMNS, Address, Workload
 
 # How far before its window a `request_rate below` rule looks for nodes whose traffic stopped.
 LOOKBACK_SECONDS = 3600
 PROMETHEUS_TIMEOUT_S = 5.0
 
 
-def traffic(start: int, end: int, where: Q, by: Sequence[str], recent_from: int | None = None) -> list[dict[str, Any]]:
-    """Sum the traffic rollups of the buckets that start in [start, end] per `by` columns: `sum_requests`, the latency
-    histogram (`sum_latency_i`), and with `recent_from` the requests since then as `recent`."""
-    measures: dict[str, Any] = {"sum_requests": Sum("requests")}
-    measures.update({f"sum_{column}": Sum(column) for column in LATENCY_COLUMNS})
-    if recent_from is not None:
-        measures["recent"] = Sum(Case(When(bucket__gte=recent_from, then=F("requests")), default=Value(0)))
-    # The bucket that started at `end` or just before is still filling, and counts.
-    query = TrafficRollup.objects.filter(where, bucket__gte=start, bucket__lte=end)
-    return list(query.values(*by).annotate(**measures).order_by())
+def traffic(start: int, end: int, where: Q, by: Sequence[str]) -> list[dict[str, Any]]:
+    """Sum the traffic rollups of the window per `by` columns, through the one reader every
+    reader of traffic uses: `sum_requests`, the latency histogram `sum_latency_i`."""
+    return rollups.read(rollups.TRAFFIC, start, end, where, by)
 
 
 def _node_columns(spec: RuleSpec, side: str) -> dict[str, str]:
@@ -90,16 +85,18 @@ def rollup_rows(spec: RuleSpec, now: int) -> list[Row]:
     by = list(dict.fromkeys(["reporter", *edge_columns, *identity.values(), *extra]))
     start = now - spec.window
     below = spec.kind == "request_rate" and spec.op == "below"
-    first = start - LOOKBACK_SECONDS if below else start
-    found = traffic(first, now, _rollup_filter(spec), by, recent_from=start if below else None)
+    if below:
+        # Nodes seen in the lookback count, with the requests of their buckets in the window.
+        by.append("bucket")
+    found = traffic(start - LOOKBACK_SECONDS if below else start, now, _rollup_filter(spec), by)
     reported = {tuple(r[c] for c in edge_columns) for r in found if r["reporter"] == "destination"}
     rows = []
     for r in found:
         if r["reporter"] == "source" and tuple(r[c] for c in edge_columns) in reported:
             continue
         labels = {label: r[column] for label, column in identity.items()}
-        requests_ = float(r["recent"] if below else r["sum_requests"])
-        row = Row(identity=labels, requests=requests_, recent=not below or requests_ > 0)
+        requests_ = float(r["sum_requests"]) if not below or r["bucket"] >= start else 0.0
+        row = Row(identity=labels, requests=requests_)
         if spec.kind == "error_rate":
             row.errors = requests_ if is_error(spec, r["protocol"], r["response_code"], r["grpc_status"]) else 0.0
         elif spec.kind == "latency":

@@ -173,13 +173,21 @@ def meshsim_pod(ip: str):
     return Pod("bookinfo", "ratings-v1", "ratings", "v1", ip)
 
 
-def test_one_query_reads_the_telemetry_of_a_rule_whatever_the_number_of_nodes(client: Client) -> None:
+def test_the_telemetry_of_a_rule_is_read_in_the_same_queries_whatever_the_number_of_nodes(client: Client) -> None:
     rule = make_rule(selector={"namespace": "bookinfo"})
-    feed(client, calls(failed=5) + calls(failed=5, destination=DETAILS) + calls(failed=2, destination=REVIEWS["v2"]))
-    with CaptureQueriesContext(connection) as queries:
-        actions.read(rule, int(time.time()), last_report=time.time())
-    assert len(queries) == 1
-    assert "mesh_traffic_rollup" in queries[0]["sql"]
+
+    def queries() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            actions.read(rule, int(time.time()), last_report=time.time())
+        return [q["sql"] for q in captured]
+
+    feed(client, calls(failed=5))
+    one_node = queries()
+    feed(client, calls(failed=5, destination=DETAILS) + calls(failed=2, destination=REVIEWS["v2"]))
+    three_nodes = queries()
+    # The rollup tiers' watermarks, then one query over every tier the window needs.
+    assert len(one_node) == len(three_nodes) == 2
+    assert "mesh_traffic_rollup" in three_nodes[1]
 
 
 def test_a_tick_is_evaluated_once_however_many_workers_are_handed_it(client: Client) -> None:
