@@ -23,9 +23,10 @@ PROMETHEUS_TIMEOUT_S = 5.0
 
 
 def traffic(start: int, end: int, where: Q, by: Sequence[str]) -> list[dict[str, Any]]:
-    """Sum the traffic rollups of the window per `by` columns, through the one reader every
-    reader of traffic uses: `sum_requests`, the latency histogram `sum_latency_i`."""
-    return rollups.read(rollups.TRAFFIC, start, end, where, by)
+    """Sum the traffic rollups of the buckets that start in [start, end] per `by` columns,
+    through the one reader every reader of traffic uses: `sum_requests`, the latency histogram
+    `sum_latency_i`. The bucket that started at `end`, still filling, counts."""
+    return rollups.read(rollups.TRAFFIC, start, end + 1, where, by)
 
 
 def _node_columns(spec: RuleSpec, side: str) -> dict[str, str]:

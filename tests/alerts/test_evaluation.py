@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from meshview.alerts import actions
 from meshview.alerts.models import Alert, AlertTransition, Notification, Receiver, Rule, Silence
-from meshview.mesh.models import Workload
+from meshview.mesh.models import TrafficRollup, Workload
 from tests.alerts.traffic import DETAILS, REVIEWS, calls, feed
 
 pytestmark = pytest.mark.django_db
@@ -309,3 +309,11 @@ def test_an_alertmanager_api_receiver_hears_firing_alerts_again_every_interval(c
     (alert,) = resent.snapshot["alerts"]
     # Pushed with an end a few intervals ahead, as Prometheus does, so a silent meshview resolves.
     assert alert["endsAt"] > alert["startsAt"]
+
+
+def test_the_bucket_that_starts_at_the_evaluation_counts(client: Client) -> None:
+    rule = make_rule()
+    feed(client, calls(failed=3))
+    bucket = int(TrafficRollup.objects.values_list("bucket", flat=True).first())
+    evaluate(rule, bucket + 0.5)
+    assert Alert.objects.get().state == "firing"
