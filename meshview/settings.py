@@ -174,6 +174,8 @@ MESHVIEW_TRAFFIC_RETENTION_1M_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_1M"
 # How long a span waits in the pairing store for its other half, and how many may wait.
 MESHVIEW_SPAN_PAIR_SECONDS = _int("MESHVIEW_SPAN_PAIR_SECONDS", 10)
 MESHVIEW_SPAN_PAIR_MAX = _int("MESHVIEW_SPAN_PAIR_MAX", 200_000)
+# How long the database work of one read (a request, a websocket snapshot) may take.
+MESHVIEW_QUERY_TIMEOUT_SECONDS = _seconds("MESHVIEW_QUERY_TIMEOUT", "30s")
 MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
 MESHVIEW_CLUSTER_NAME = _env("MESHVIEW_CLUSTER_NAME", "Kubernetes")
 # How often beat evaluates the alert rules.
@@ -234,6 +236,7 @@ MIDDLEWARE = [
     "meshview.core.middleware.StorageUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "meshview.core.middleware.CrossSiteWriteMiddleware",
+    "meshview.core.budget.QueryBudgetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

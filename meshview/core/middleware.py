@@ -9,6 +9,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
+from meshview.core.budget import deadline_passed
+
 logger = logging.getLogger(__name__)
 
 # A database that cannot be reached, refuses connections or is locked past the busy timeout.
@@ -34,6 +36,16 @@ class StorageUnavailableMiddleware(MiddlewareMixin):
     keep the batch), it drops what a 500 refused."""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, STORAGE_UNAVAILABLE) and deadline_passed():
+            response = JsonResponse(
+                {
+                    "detail": f"the query ran past the limit of {settings.MESHVIEW_QUERY_TIMEOUT_SECONDS} s "
+                    "(MESHVIEW_QUERY_TIMEOUT): ask for a shorter window, fewer results or more conditions"
+                },
+                status=503,
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         if isinstance(exception, STORAGE_UNAVAILABLE):
             logger.warning("%s %s: storage unavailable: %s", request.method, request.path, exception)
             return storage_unavailable(exception)

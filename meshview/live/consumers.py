@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from meshview.core.access import NamespaceAccess, request_access
 from meshview.core.auth import denial, socket_headers
+from meshview.core.budget import query_deadline
 from meshview.core.metrics import LIVE_TRACE_SNAPSHOTS, PUSH_LATENCY
 from meshview.graph.build import LIVE_TTL_SECONDS, BadGraphRequest, graph_json, parse_request
 from meshview.graph.live import graph_delta
@@ -100,7 +101,8 @@ _trace_snapshots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TraceSn
 
 def _read_trace_snapshot(access: NamespaceAccess) -> str:
     LIVE_TRACE_SNAPSHOTS.inc()
-    recent = queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES, access=access), access=access)
+    with query_deadline():
+        recent = queries.summaries(queries.recent_trace_ids(queries.LIVE_TRACES, access=access), access=access)
     return json.dumps({"type": "traces.snapshot", "traces": recent})
 
 
@@ -161,6 +163,11 @@ class SharedView:
 _views: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, SharedView]]" = weakref.WeakKeyDictionary()
 
 
+def _read_graph(params: dict[str, str], accessible: frozenset[str] | None, changed_at: float) -> dict[str, Any]:
+    with query_deadline():
+        return graph_json(parse_request(params, accessible), changed_at)
+
+
 async def _fetch(
     view: SharedView, params: dict[str, str], accessible: frozenset[str] | None, changed_at: float
 ) -> tuple[dict[str, Any], float]:
@@ -169,7 +176,7 @@ async def _fetch(
     change it includes. Raises BadGraphRequest."""
     started = time.monotonic()
     try:
-        graph = await database_sync_to_async(lambda: graph_json(parse_request(params, accessible), changed_at))()
+        graph = await database_sync_to_async(_read_graph)(params, accessible, changed_at)
     finally:
         view.pending = None
     if changed_at >= view.changed_at:
