@@ -24,7 +24,7 @@ def test_a_burst_of_connects_reads_the_snapshot_once(client: Client) -> None:
 
         async def burst() -> list[dict]:
             sockets = [WebsocketCommunicator(application, "/ws/traces/", headers=HEADERS) for _ in range(SOCKETS)]
-            assert all(connected for connected, _ in await asyncio.gather(*(s.connect() for s in sockets)))
+            assert all(connected for connected, _ in await asyncio.gather(*(s.connect(timeout=60) for s in sockets)))
             snapshots = await asyncio.gather(*(s.receive_json_from(timeout=30) for s in sockets))
             await asyncio.gather(*(s.disconnect() for s in sockets))
             return snapshots
