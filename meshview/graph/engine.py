@@ -426,16 +426,25 @@ def _build_graph(
         else:
             traffic.add(s, requests)
 
+    # The same requests are one call, whichever workloads a telemetry saw them reach: spans end a
+    # call at its service when the workload behind it sends none, access logs at the workload.
+    # So the preferred telemetry is chosen per call (source, destination service, or workload
+    # when no service is named, protocol) and its flows are counted, the others' left out.
+    calls: dict[tuple[Any, ...], set[str]] = {}
+    for key, by_telemetry in flows.items():
+        calls.setdefault(_call(key), set()).update(by_telemetry)
+    preferred = {call: next(t for t in TELEMETRY_PREFERENCE if t in seen) for call, seen in calls.items()}
+
     # (cluster, namespace, workload) -> service -> requests, to name callers in service graphs
     served_by: dict[tuple[str, str, str], dict[str, float]] = {}
     backed_services: set[tuple[str, str, str]] = set()
     counted = []
     for key, by_telemetry in flows.items():
-        if len(by_telemetry) == 1:
-            (traffic,) = by_telemetry.values()
-        else:
-            traffic = next(by_telemetry[t] for t in TELEMETRY_PREFERENCE if t in by_telemetry)
-        traffic.telemetry.update(by_telemetry)
+        call = _call(key)
+        traffic = by_telemetry.get(preferred[call])
+        if traffic is None:
+            continue
+        traffic.telemetry.update(calls[call])
         traffic.latency_counts()  # one histogram per flow to merge, not one per minute and host
         src, dst = endpoints[key]
         if src.principal or dst.principal:
@@ -486,6 +495,13 @@ def _build_graph(
     if options.box_by:
         _add_boxes(graph, options.box_by)
     return graph
+
+
+def _call(flow: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The call a flow key belongs to: its source, destination cluster and namespace, the
+    destination service (the workload when none is named) and the protocol."""
+    source, cluster, namespace, service, workload, protocol = flow
+    return (source, cluster, namespace, service or f"workload:{workload}", protocol)
 
 
 def _path(

@@ -61,3 +61,32 @@ def test_all_three_together_count_each_request_once() -> None:
     assert rates == alone[1]
     telemetry = {tuple(e["data"]["telemetry"]) for e in graph["elements"]["edges"]}
     assert ("accesslogs", "prometheus", "spans") in telemetry
+
+
+@pytest.fixture
+def fed_without_mongodb_spans():
+    """The same minute, but MongoDB sends no spans (it is not instrumented): spans end its
+    callers' connections at the mongodb service, access logs at the mongodb-v1 workload."""
+    calls = bookinfo_minute()
+    actions.ingest_envoy_lines(list(meshsim.envoy_envelopes(calls)), "ndjson", LogParser("auto"), None)
+    actions.settle_expired(now=time.time() + 3600)
+    export = spansim.render(calls)
+    traced = [r for r in export.resource_spans
+              if not any(a.key == "service.name" and a.value.string_value == "mongodb" for a in r.resource.attributes)]
+    del export.resource_spans[:]
+    export.resource_spans.extend(traced)
+    store_spans(decode_otlp_protobuf(export.SerializeToString()))
+
+
+@pytest.mark.usefixtures("fed_without_mongodb_spans")
+@pytest.mark.parametrize("graph_type", ["workload", "versionedApp"])
+def test_a_call_spans_end_at_a_service_counts_once_with_the_access_logs_that_reached_its_workload(
+    graph_type: str,
+) -> None:
+    alone = drawn("accesslogs", graph_type)
+    nodes, rates, graph = drawn("accesslogs,spans", graph_type)
+    assert nodes == alone[0]
+    assert rates == alone[1]
+    tcp = [e["data"] for e in graph["elements"]["edges"] if e["data"]["traffic"]["protocol"] == "tcp"]
+    assert tcp and all(float(e["isMTLS"]) == 100 for e in tcp), tcp
+    assert all("spans" in e["telemetry"] for e in tcp)
