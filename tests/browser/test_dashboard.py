@@ -247,3 +247,46 @@ def test_a_compare_of_two_traces_renders_their_differences(demo_server: Server, 
     assert in_a > 0, legend
     page.wait_for_timeout(500)
     page.screenshot(path=output_dir / "compare.png")
+
+
+def test_a_trace_leads_back_to_its_node_and_a_request_id_to_its_trace(
+    demo_server: Server, browser: Any, output_dir: Path
+) -> None:
+    [trace_id] = trace_ids(demo_server, "reviews", 1)
+    trace = get(demo_server, f"/jaeger/api/traces/{trace_id}")["data"][0]
+    request_ids = {
+        json.loads(tag["value"])[0]
+        for span in trace["spans"]
+        for tag in span["tags"]
+        if tag["key"] == "http.request.header.x-request-id"
+    }
+    assert len(request_ids) == 1
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+
+    # An access log's request id, typed in the Traces page's box, opens the trace that carries it.
+    page.goto(demo_server.url + "/traces")
+    page.get_by_test_id("search-request-id").fill(request_ids.pop())
+    page.get_by_test_id("request-id-submit").click()
+    page.get_by_test_id("trace-timeline").wait_for(timeout=15000)
+    assert page.url.endswith(f"/traces/{trace_id}")
+
+    # A span's link leads to its service's node on the graph at the trace's time.
+    reviews = page.locator("[data-testid=span-row]:has(.svc-name:text-is('reviews'))").first
+    reviews.click()
+    page.get_by_test_id("span-graph-link").first.click()
+    panel = page.get_by_test_id("panel-node")
+    panel.wait_for(timeout=30000)
+    # The node of the version that served the span.
+    versions = {
+        tag["value"]
+        for process in trace["processes"].values()
+        if process["serviceName"] == "reviews"
+        for tag in process["tags"]
+        if tag["key"] == "service.version"
+    }
+    assert panel.get_by_test_id("panel-title").inner_text() in {f"reviews {v}" for v in versions}
+    query_time = int(page.evaluate("new URL(location.href).searchParams.get('queryTime')"))
+    end_s = max(s["startTime"] + s["duration"] for s in trace["spans"]) / 1e6
+    assert end_s <= query_time <= end_s + 10
+    page.get_by_test_id("replay-bar").wait_for()
+    page.screenshot(path=output_dir / "trace-to-graph.png")

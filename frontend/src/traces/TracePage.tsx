@@ -36,8 +36,10 @@ type View = 'timeline' | 'graph' | 'statistics';
 
 /** The graph at the trace's end with the span's service selected. */
 function spanGraphLink(row: SpanRow, model: TraceModel): string {
-  const namespace = tagValue(model.processes[row.span.processID]?.tags, 'k8s.namespace.name');
-  return graphLinkForService(row.serviceName, typeof namespace === 'string' ? namespace : null, model.endTime);
+  const tags = model.processes[row.span.processID]?.tags;
+  const namespace = tagValue(tags, 'k8s.namespace.name');
+  const version = tagValue(tags, 'service.version');
+  return graphLinkForService(row.serviceName, typeof namespace === 'string' ? namespace : null, model.endTime, typeof version === 'string' ? version : null);
 }
 
 /** Jaeger's trace graph: the spans folded by call path, with their counts and time. */

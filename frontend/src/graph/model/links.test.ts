@@ -31,5 +31,8 @@ describe('links between the graph and the traces', () => {
     expect(focusedNode(state.nodes.values(), 'bookinfo/reviews')?.id).toBe('app/reviews-v1');
     expect(focusedNode(state.nodes.values(), 'bookinfo/mongodb')?.id).toBe('app/mongodb-v1');
     expect(focusedNode(state.nodes.values(), 'shop/reviews')).toBeNull();
+    expect(focusedNode(state.nodes.values(), 'bookinfo/reviews/v3')?.id).toBe('app/reviews-v3');
+    const v2 = graphLinkForService('reviews', 'bookinfo', 1_764_120_000_250_000, 'v2');
+    expect(focusedNode(state.nodes.values(), parseGraphQuery(v2.slice(v2.indexOf('?'))).focus)?.id).toBe('app/reviews-v2');
   });
 });

@@ -60,29 +60,34 @@ export function edgeTraceLinks(edge: EdgeData, source: NodeData | undefined, tar
  * The graph at a trace's time with a service's node selected: the five minutes that end just
  * after `endUs` (µs since the epoch) in the service's namespace.
  */
-export function graphLinkForService(service: string, namespace: string | null, endUs: number): string {
+export function graphLinkForService(service: string, namespace: string | null, endUs: number, version: string | null = null): string {
   const queryTime = Math.ceil(endUs / 1_000_000) + 5;
   return `/graph${graphQueryToSearch({
     ...DEFAULT_QUERY,
     namespaces: namespace ? [namespace] : [],
     queryTime,
     update: 'manual',
-    focus: namespace ? `${namespace}/${service}` : service,
+    focus: [namespace ?? '', service, version ?? ''].join('/').replace(/\/$/, ''),
   })}`;
 }
 
-/** The node a `focus` (`namespace/name` or `name`) picks: a workload or app before a service. */
+/**
+ * The node a `focus` (`namespace/name/version`, `namespace/name` or `/name`) picks: a workload or
+ * app before a service, of that version when there is one.
+ */
 export function focusedNode(nodes: Iterable<NodeData>, focus: string): NodeData | null {
   if (!focus) return null;
-  const slash = focus.indexOf('/');
-  const namespace = slash >= 0 ? focus.slice(0, slash) : null;
-  const name = slash >= 0 ? focus.slice(slash + 1) : focus;
+  const [namespace, name, version] = focus.includes('/') ? focus.split('/') : ['', focus, ''];
   let best: NodeData | null = null;
+  let rank = 0;
   for (const node of nodes) {
     if (namespace && node.namespace !== namespace) continue;
     if (node.app !== name && node.workload !== name && node.service !== name) continue;
-    if (node.nodeType !== 'service') return node;
-    best ??= node;
+    const r = node.nodeType === 'service' ? 1 : version && node.version !== version ? 2 : 3;
+    if (r > rank) {
+      best = node;
+      rank = r;
+    }
   }
   return best;
 }
