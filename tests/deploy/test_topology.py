@@ -33,10 +33,13 @@ from django.db import connections
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from meshview.alerts import models as alerts
 from meshview.core import actions as core_actions
 from meshview.mesh.models import PendingRequest
 from meshview.traces.models import Span, SpanHalf
 from tests import meshsim
+from tests.alerts.receiver import running
+from tests.alerts.traffic import calls
 from tests.conftest import ROOT, database_url, free_port, wait_for_http
 from tests.graph import spansim
 from tests.meshsim import DETAILS, PRODUCTPAGE, RATINGS, REVIEWS, SERVICES, Call
@@ -275,6 +278,8 @@ def deployment(tmp_path: Path, redis_url: str, django_user_model: Any) -> Iterat
         "MESHVIEW_DATA_DIR": str(data_dir),
         "MESHVIEW_SETTLE_SECONDS": str(SETTLE_SECONDS),
         "MESHVIEW_SPAN_PAIR_SECONDS": str(SPAN_PAIR_SECONDS),
+        "MESHVIEW_ALERT_INTERVAL": "1",
+        "MESHVIEW_WEBHOOK_ALLOW_PRIVATE": "1",  # the test's receiver listens on 127.0.0.1
     }
 
     deployment = Deployment(tmp_path)
@@ -494,3 +499,22 @@ def test_the_production_topology_behind_nginx(deployment: Deployment, output_dir
     expect(edges_shown).to_have_text(str(len(took) + 2), timeout=15_000)
     page.screenshot(path=output_dir / "graph-after-failover.png")
     context.close()
+
+    # The worker evaluates the alert rules (beat's task) and delivers their notifications: errors
+    # ingested through nginx make a rule fire, and its webhook reaches a receiver.
+    with running() as receiver:
+
+        def create_rule() -> None:
+            rule = alerts.Rule.objects.create(name="errors", kind="error_rate", threshold=10.0, window_seconds=120)
+            webhook = alerts.Receiver.objects.create(
+                name="hook", kind="webhook", url=f"{receiver.url}/hook", group_interval_seconds=1
+            )
+            rule.receivers.add(webhook)
+
+        from_database(create_rule)
+        deployment.ingest(calls(ok=5, failed=5))
+        receiver.wait_for(1, timeout=60)
+    (alert,) = receiver.received[0].json()["alerts"]
+    assert alert["labels"]["workload"] == "reviews-v1" and alert["value"] == 50.0
+    deployment.wait_for_log(worker, r"evaluate_rule\[[^\]]+\] succeeded")
+    deployment.wait_for_log(worker, r"deliver\[[^\]]+\] succeeded")
