@@ -49,3 +49,33 @@ export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> 
 export function isAbort(err: unknown): boolean {
   return (err as Error)?.name === 'AbortError';
 }
+
+/** Django's CSRF token from its cookie: a signed-in session must send it with every change. */
+function csrfToken(): string | null {
+  if (typeof document === 'undefined') return null;
+  const found = document.cookie.split('; ').find((c) => c.startsWith('csrftoken='));
+  return found ? decodeURIComponent(found.slice('csrftoken='.length)) : null;
+}
+
+/** POST, PUT, PATCH or DELETE a JSON body; the answer's JSON, null when it has none (204). */
+export async function sendJson<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const csrf = csrfToken();
+  if (csrf) headers['X-CSRFToken'] = csrf;
+  let response: Response;
+  try {
+    response = await fetch(url, { method, credentials: 'same-origin', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError('meshview cannot be reached', 0, null);
+  }
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: keep the text for the error message.
+  }
+  if (!response.ok) throw new ApiError(errorMessage(response.status, parsed), response.status, parsed);
+  return parsed as T;
+}

@@ -217,6 +217,15 @@ export class GraphCanvas {
     this.animate(display.animation && !this.large);
   }
 
+  /** Mark the nodes and edges a firing alert is about. */
+  markAlerts(marks: { nodes: Set<string>; edges: Set<string> }): void {
+    const cy = this.cy;
+    cy.batch(() => {
+      cy.elements('.alert-firing').removeClass('alert-firing');
+      for (const id of [...marks.nodes, ...marks.edges]) cy.getElementById(id).addClass('alert-firing');
+    });
+  }
+
   /** Dashes that run along each edge, faster on busier edges (Kiali's traffic animation). */
   private animate(on: boolean): void {
     cancelAnimationFrame(this.frame);

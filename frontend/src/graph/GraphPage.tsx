@@ -39,6 +39,8 @@ import { stateToGraph } from './model/store';
 import { hasTraffic } from './model/traffic';
 import { graphStylesheet } from './style';
 import { useGraphFeed, type FeedState } from './useGraphFeed';
+import { alertMarks } from '../alerts/model/firing';
+import { useFiringAlerts } from '../alerts/useFiringAlerts';
 import './graph.css';
 
 const FEED_TEXT: Record<Exclude<FeedState, 'polling'>, string> = {
@@ -200,6 +202,18 @@ export function GraphPage() {
     fitFound.current = false;
   }, [state, graph.version, query.find, query.hide, query.idleNodes, query.security, query.animation]);
 
+  // Nodes and edges with a firing alert are marked, and the alerts named above the graph.
+  const firing = useFiringAlerts();
+  const marks = useMemo(
+    () => (state ? alertMarks(firing, state.nodes.values(), state.edges.values()) : null),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [firing, state, graph.version],
+  );
+  const marked = marks?.matched ?? [];
+  useEffect(() => {
+    if (marks) canvasRef.current?.markAlerts(marks);
+  }, [marks]);
+
   // A link from a trace names the node to select.
   useEffect(() => {
     if (!state || !query.focus || focused.current === query.focus) return;
@@ -356,6 +370,14 @@ export function GraphPage() {
             <button type="button" className="link-button" onClick={() => change({ node: '' })}>
               Back to the full graph
             </button>
+          </div>
+        ) : null}
+        {marked.length ? (
+          <div className="banner banner-error" role="status" data-testid="graph-alerts">
+            <Link to="/alerts">
+              {marked.length} firing alert{marked.length > 1 ? 's' : ''}
+            </Link>
+            : {[...new Set(marked.map((a) => a.rule_name))].join(', ')}
           </div>
         ) : null}
         {graph.error ? (

@@ -4,6 +4,8 @@ import { HEALTH_COLORS } from './model/health';
 
 export const UNKNOWN_COLOR = '#6a2e9c';
 export const SELECT_COLOR = '#0066cc';
+/** Nodes and edges with a firing alert. */
+export const ALERT_COLOR = '#c9190b';
 
 export function graphStylesheet(large: boolean): cytoscape.StylesheetJson {
   return [
@@ -135,6 +137,11 @@ export function graphStylesheet(large: boolean): cytoscape.StylesheetJson {
       style: { 'underlay-color': '#f0ab00', 'underlay-opacity': 0.45, 'underlay-padding': 8, 'underlay-shape': 'ellipse' },
     },
     { selector: 'edge.found', style: { 'underlay-color': '#f0ab00', 'underlay-opacity': 0.45, 'underlay-padding': 5 } },
+    {
+      selector: 'node.alert-firing',
+      style: { 'border-color': ALERT_COLOR, 'border-width': 4, 'underlay-color': ALERT_COLOR, 'underlay-opacity': 0.25, 'underlay-padding': 6 },
+    },
+    { selector: 'edge.alert-firing', style: { 'underlay-color': ALERT_COLOR, 'underlay-opacity': 0.35, 'underlay-padding': 4 } },
     {
       selector: 'edge.security[?mtls]',
       style: {
