@@ -176,6 +176,8 @@ MESHVIEW_SPAN_PAIR_SECONDS = _int("MESHVIEW_SPAN_PAIR_SECONDS", 10)
 MESHVIEW_SPAN_PAIR_MAX = _int("MESHVIEW_SPAN_PAIR_MAX", 200_000)
 # How long the database work of one read (a request, a websocket snapshot) may take.
 MESHVIEW_QUERY_TIMEOUT_SECONDS = _seconds("MESHVIEW_QUERY_TIMEOUT", "30s")
+# Most spans one answer (Jaeger's traces by id or search) may carry.
+MESHVIEW_MAX_SPANS_PER_ANSWER = _int("MESHVIEW_MAX_SPANS_PER_ANSWER", 200_000)
 MESHVIEW_MAX_CONCURRENT_EXPORTS = _int("MESHVIEW_MAX_CONCURRENT_EXPORTS", 8)
 MESHVIEW_CLUSTER_NAME = _env("MESHVIEW_CLUSTER_NAME", "Kubernetes")
 # How often beat evaluates the alert rules.

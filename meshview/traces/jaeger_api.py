@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from meshview.core.access import NamespaceAccess, request_access
 from meshview.core.auth import require_scope
+from meshview.core.middleware import RETRY_AFTER_SECONDS
 from meshview.traces import queries
 from meshview.traces.durations import parse_go_duration
 from meshview.traces.jaeger import SPAN_KIND_TAGS, deduplicate, dependencies, jaeger_trace, otlp_json
@@ -48,7 +49,8 @@ def _v3_error(status: int, message: str) -> JsonResponse:
 
 
 def jaeger_view(version: int) -> Callable:
-    """GET only, read scope, and BadParameter answered as Jaeger answers a bad request."""
+    """GET only, read scope, BadParameter answered as Jaeger answers a bad request, and an
+    answer past the span limit as a 503."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -57,6 +59,10 @@ def jaeger_view(version: int) -> Callable:
                 return view(request, *args, **kwargs)
             except BadParameter as exc:
                 return _v1_envelope(None, 400, str(exc)) if version == 1 else _v3_error(400, str(exc))
+            except queries.AnswerTooLarge as exc:
+                response = _v1_envelope(None, 503, str(exc)) if version == 1 else _v3_error(503, str(exc))
+                response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+                return response
 
         return require_GET(require_scope("read")(wrapped))
 

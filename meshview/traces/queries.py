@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
@@ -156,14 +157,22 @@ def _span(row: SpanRow) -> Span:
     )
 
 
+class AnswerTooLarge(Exception):
+    """The traces asked for hold more spans than one answer may carry (MESHVIEW_MAX_SPANS_PER_ANSWER)."""
+
+
 def load_traces(trace_ids: Sequence[str], *, access: NamespaceAccess) -> dict[str, Trace]:
     """Return every span of each trace (ordered by start) with the resources they reference, as
     `access` shows them (see meshview.traces.visibility); a trace id with no spans, or none
-    `access` allows, is absent from the result."""
+    `access` allows, is absent from the result. Raises AnswerTooLarge past
+    MESHVIEW_MAX_SPANS_PER_ANSWER spans: a request must not take a process's memory."""
     if not trace_ids:
         return {}
+    most = settings.MESHVIEW_MAX_SPANS_PER_ANSWER
     rows = SpanRow.objects.filter(trace_id__in=list(trace_ids)).defer("search_tags").order_by("start_ns", "id")
-    spans = [_span(row) for row in rows]
+    spans = [_span(row) for row in rows[: most + 1]]
+    if len(spans) > most:
+        raise AnswerTooLarge(f"the traces asked for hold more than {most} spans: ask for fewer traces")
     keys = {span.resource_key for span in spans}
     resources = {r.key: Resource(attributes=r.attributes, key=r.key) for r in ResourceRow.objects.filter(key__in=keys)}
     traces: dict[str, Trace] = {}
