@@ -65,15 +65,20 @@ try {
   await page.waitForTimeout(500);
   await shot('graph-edge');
 
-  // Its traces over the graph's window, those with the most errors first, and the first of them.
-  await page.getByTestId('edge-traces-link').first().click();
-  await page.getByTestId('trace-row').first().waitFor({ timeout: 20000 });
-  await page.getByTestId('results-sort').selectOption('errors');
+  // Its failed traces over the graph's window, the slowest first, and the first of them (the
+  // search runs again until the demo has sent one).
+  await page.getByTestId('edge-traces-link').last().click();
+  await until('a failed trace', async () => {
+    await page.getByTestId('search-submit').click();
+    await page.getByTestId('trace-row').first().waitFor({ timeout: 8000 });
+    return true;
+  }, 90);
+  await page.getByTestId('results-sort').selectOption('longest');
   await page.waitForTimeout(500);
   await shot('traces');
   await page.getByTestId('trace-row').first().click();
   await page.getByTestId('trace-timeline').waitFor();
-  await page.getByTestId('span-row').nth(2).click();
+  await page.locator('[data-testid=span-row]:has([data-testid=span-error])').first().click();
   await page.waitForTimeout(500);
   await shot('trace');
 
