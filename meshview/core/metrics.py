@@ -37,7 +37,8 @@ PAIRING_WAITING = Gauge(
 )
 PAIRING_DROPPED = Counter(
     "meshview_span_pairing_dropped_total",
-    "Spans settled at once instead of waiting, because the pairing store was full (MESHVIEW_SPAN_PAIR_MAX).",
+    "Waits for a span's other half settled at once, because the pairing store was full (MESHVIEW_SPAN_PAIR_MAX); "
+    "a client span waits for its parent and for its children.",
 )
 SETTLE_QUEUE = Gauge(
     "meshview_settle_queue_requests",

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1 import trace_pb2 as tr
 
@@ -162,17 +162,25 @@ def test_the_settle_timeout_decides_unknown_callers_and_unreached_calls() -> Non
     ]
 
 
-@pytest.mark.django_db
-def test_the_pairing_store_is_bounded_and_says_what_it_dropped() -> None:
-    from meshview.core.metrics import PAIRING_DROPPED
+def metric(client: Client, name: str) -> float:
+    for line in client.get("/metrics").content.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} is not in /metrics")
 
-    before = PAIRING_DROPPED._value.get()
+
+@pytest.mark.django_db
+def test_the_pairing_store_is_bounded_and_says_in_metrics_what_it_holds_and_dropped(client: Client) -> None:
+    dropped = metric(client, "meshview_span_pairing_dropped_total")
     exports = one_span_each(bookinfo())
     with override_settings(MESHVIEW_SPAN_PAIR_MAX=3):
         for export in reversed(exports):  # children first: each waits for its parent
             store(export)
-        assert SpanHalf.objects.count() <= 3
-    assert PAIRING_DROPPED._value.get() > before
+        assert SpanHalf.objects.count() == 3
+    assert metric(client, "meshview_span_pairing_waiting_spans") == 3
+    # Every span but the three kept was dropped; a client span waiting for its parent and for
+    # its children was dropped from both waits.
+    assert metric(client, "meshview_span_pairing_dropped_total") >= dropped + len(exports) - 3
 
 
 def post(url: str, request: ExportTraceServiceRequest, token: str) -> None:
