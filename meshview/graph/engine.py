@@ -315,7 +315,10 @@ class _Nodes:
             readable_id = f"workload:{cluster}:{ep.namespace}:{ep.workload}"
         if ep.gateway:
             attrs["isGateway"] = {f"{ep.gateway}Info": {}}
-        return self._node(readable_id, attrs)
+        node_id = self._node(readable_id, attrs)
+        if ep.missing_sidecar:
+            self.attrs[node_id]["hasMissingSC"] = True
+        return node_id
 
     def add_dest_service(self, node_id: str, ep: Endpoint) -> None:
         self.attrs[node_id].setdefault("destServices", set()).add(

@@ -51,6 +51,8 @@ class Endpoint:
     principal: str = ""
     # ServiceEntry location when ``service`` is a ServiceEntry host.
     service_entry: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] | None = None
+    # A workload that runs without a sidecar (Kiali's sidecarsCheck: ``hasMissingSC``).
+    missing_sidecar: bool = False
 
 
 UNKNOWN_SOURCE = Endpoint(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)

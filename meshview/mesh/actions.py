@@ -34,6 +34,7 @@ from meshview.mesh.attribution import (
     Peer,
     peer_from_principal,
     unknown_reason,
+    unproxied_workload,
 )
 from meshview.mesh.identity import Reporter, ServiceRef
 from meshview.mesh.intake import read_batch
@@ -358,12 +359,14 @@ def _attribute_client_side(
         if source is None:
             source = sources[id(reporter)] = Peer.of(reporter)
         upstream_ip = observation.upstream_ip
-        # The pod the request reached, if the inventory knows it; else it reached no workload.
+        # The pod the request reached, if the inventory knows it; an endpoint of a mesh service
+        # that never wrote a record is a workload without a sidecar; else it reached no workload.
         destination = destinations.get(upstream_ip)
         if destination is None:
             destination = UNKNOWN_PEER
             if upstream_ip and observation.service.namespace:
                 unreported[upstream_ip] = observation.service
+                destination = unproxied_workload(observation.service)
         add(observation, "source", source, destination)
         if observation.request_id and upstream_ip:
             twins[(observation.request_id, upstream_ip)] = source

@@ -48,6 +48,13 @@ class Peer:
 
 
 UNKNOWN_PEER = Peer(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+
+
+def unproxied_workload(service: ServiceRef) -> Peer:
+    """The workload behind an endpoint of `service` that mesh traffic reached but that never
+    wrote a record (it runs without a sidecar): named by its service, as /api/v1/workloads lists
+    it (the address inventory keeps the service as its app), its version unknown."""
+    return Peer(service.namespace, service.name, service.name, UNKNOWN)
 NO_SERVICE = ServiceRef(host="", name="", namespace="")
 
 

@@ -16,10 +16,10 @@ def get(server: Server, path: str) -> Any:
         return json.load(response)
 
 
-def graph_of(server: Server) -> tuple[dict[str, dict], dict[tuple[str, str, str], dict]]:
-    """Nodes by a readable name (`unknown`, `bookinfo-gateway-istio`, `reviews v2`, `svc reviews`)
-    and edges by (source, target, protocol)."""
-    body = get(server, GRAPH)
+def graph_of(server: Server, params: str = "") -> tuple[dict[str, dict], dict[tuple[str, str, str], dict]]:
+    """Nodes by a readable name (`unknown`, `bookinfo-gateway-istio`, `reviews v2`, `svc reviews`,
+    `isbn` for an app of unknown version) and edges by (source, target, protocol)."""
+    body = get(server, GRAPH + params)
     names = {}
     for node in body["elements"]["nodes"]:
         data = node["data"]
@@ -28,7 +28,7 @@ def graph_of(server: Server) -> tuple[dict[str, dict], dict[tuple[str, str, str]
         elif data["nodeType"] == "unknown":
             names[data["id"]] = "unknown"
         else:
-            names[data["id"]] = f"{data['app']} {data['version']}".removesuffix(" latest")
+            names[data["id"]] = f"{data['app']} {data.get('version', '')}".strip().removesuffix(" latest")
     nodes = {names[n["data"]["id"]]: n["data"] for n in body["elements"]["nodes"]}
     edges = {
         (names[e["data"]["source"]], names[e["data"]["target"]], e["data"]["traffic"]["protocol"]): e["data"]
@@ -73,12 +73,32 @@ def test_the_demo_mesh_draws_every_feature_on_the_graph(demo_server: Server) -> 
     # The circuit breaker's 503 UO on the way to reviews, and 5xx from the canary.
     assert "UO" in flags(edges[("productpage v1", "svc reviews", "http")], "503")
     assert any("500" in e["traffic"].get("responses", {}) for e in edges.values())
-    # TCP to the database.
+    # TCP to the database, mTLS as the destination reported it.
     assert ("ratings v1", "svc mongodb", "tcp") in edges and ("svc mongodb", "mongodb v1", "tcp") in edges
-    # The workload without a sidecar: reached only through details' outbound records.
-    assert ("details v1", "svc isbn", "http") in edges
+    tcp = [e for (_, _, protocol), e in edges.items() if protocol == "tcp"]
+    assert all(float(e.get("isMTLS", 0)) == 100 for e in tcp), tcp
+    # The workload without a sidecar: reached only through details' outbound records, drawn as a
+    # workload missing its sidecar behind a live service.
+    assert ("details v1", "svc isbn", "http") in edges and ("svc isbn", "isbn", "http") in edges
+    assert nodes["isbn"]["hasMissingSC"] is True and nodes["isbn"]["nodeType"] == "app"
+    assert not any(n.get("isDead") for n in nodes.values())
+    assert not any(n.get("hasMissingSC") for name, n in nodes.items() if name != "isbn")
     workloads = {w["name"]: w for w in get(demo_server, "/api/v1/workloads")["results"]}
     assert workloads["isbn"]["missingSidecar"] is True and workloads["details-v1"]["hasSidecar"] is True
+
+
+def test_access_logs_and_spans_together_count_each_call_once(demo_server: Server) -> None:
+    # MongoDB and isbn send no spans: spans end their callers' calls at the service, access logs
+    # at the workload; together they count what access logs alone count.
+    window = f"&queryTime={int(time.time()) - 2}"
+    both = graph_of(demo_server, window)[1]
+    alone = graph_of(demo_server, window + "&sources=accesslogs")[1]
+    assert set(both) == set(alone)
+    for key in (("ratings v1", "svc mongodb", "tcp"), ("svc mongodb", "mongodb v1", "tcp"),
+                ("details v1", "svc isbn", "http")):
+        assert both[key]["traffic"]["rates"] == alone[key]["traffic"]["rates"], key
+        assert both[key].get("isMTLS") == alone[key].get("isMTLS"), key
+        assert set(both[key]["telemetry"]) == {"accesslogs", "spans"}, key
 
 
 def test_the_demo_mesh_sends_traces_that_start_at_the_gateway(demo_server: Server) -> None:

@@ -163,6 +163,29 @@ def test_workloads_list_flags_a_destination_without_a_sidecar(client: Client) ->
     assert client.get("/api/v1/namespaces").json() == {"namespaces": ["bookinfo", "istio-system"]}
 
 
+def test_a_workload_without_a_sidecar_is_drawn_as_a_workload_missing_its_sidecar(client: Client) -> None:
+    legacy = meshsim.Pod("bookinfo", "legacy-v1", "legacy", "v1", "10.0.9.9")
+    call = Call(PRODUCTPAGE, meshsim.Service("legacy", "bookinfo"), legacy, start=START)
+    post(client, list(meshsim.envoy_envelopes([Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=START)])))
+    post(client, list(meshsim.envoy_envelopes([call], sides="client")))
+    settle_later()
+    # Only productpage's outbound record shows the call: it reached the workload behind legacy.
+    assert edges("source")[("productpage-v1", "legacy", 200, "-", "")] == 1
+    query = {"namespaces": "bookinfo", "queryTime": str(int(START.timestamp()) + 55), "duration": "60s",
+             "sources": "accesslogs", "injectServiceNodes": "true"}
+    for graph_type in ("workload", "versionedApp"):
+        body = client.get("/api/v1/graph", {**query, "graphType": graph_type}).json()
+        nodes = {n["data"]["id"]: n["data"] for n in body["elements"]["nodes"]}
+        legacy_nodes = [n for n in nodes.values() if "legacy" in (n.get("workload"), n.get("app"))]
+        assert [n["nodeType"] for n in legacy_nodes] == ["workload" if graph_type == "workload" else "app"]
+        assert legacy_nodes[0]["hasMissingSC"] is True
+        assert not any(n.get("isDead") for n in nodes.values()), nodes
+        assert not any(n.get("hasMissingSC") for n in nodes.values() if n not in legacy_nodes)
+        service = nodes["service:Kubernetes:bookinfo:legacy"]
+        assert {(e["data"]["source"], e["data"]["target"]) for e in body["elements"]["edges"]} >= {
+            (service["id"], legacy_nodes[0]["id"])}
+
+
 def test_ingest_counts_show_in_metrics(client: Client) -> None:
     post(client, [json.dumps({"log": "garbage", "kubernetes": PRODUCTPAGE.kubernetes()})])
     text = client.get("/metrics").content.decode()

@@ -54,21 +54,29 @@ def collect(window: Window) -> list[TrafficSample]:
             (row["destination_service"], row["destination_service_name"],
              row["destination_service_namespace"]) = services[_edge(row)]
     reported = {_edge(r) for r in rows if r["reporter"] == "destination"}
-    clusters = _clusters() if rows else {}
+    clusters, proxied = _inventory() if rows else ({}, set())
     return [
-        _sample(row, window.cluster, clusters)
+        _sample(row, window.cluster, clusters, proxied)
         for row in rows
         if row["reporter"] == "destination" or _edge(row) not in reported
     ]
 
 
-def _clusters() -> dict[tuple[str, str], str]:
-    """(namespace, workload) -> cluster, of the workloads an ingest request named a cluster for."""
-    return {(ns, name): cluster for ns, name, cluster in
-            Workload.objects.exclude(cluster="").values_list("namespace", "name", "cluster")}
+def _inventory() -> tuple[dict[tuple[str, str], str], set[tuple[str, str]]]:
+    """(namespace, workload) -> cluster, of the workloads an ingest request named a cluster for;
+    and the (namespace, workload) of those whose proxy wrote records. A workload the traffic
+    reached that never wrote one runs without a sidecar (``mesh.attribution.unproxied_workload``)."""
+    clusters, proxied = {}, set()
+    for ns, name, cluster, reported in Workload.objects.values_list("namespace", "name", "cluster", "last_reported"):
+        if cluster:
+            clusters[(ns, name)] = cluster
+        if reported is not None:
+            proxied.add((ns, name))
+    return clusters, proxied
 
 
-def _sample(row: dict, home: str, clusters: dict[tuple[str, str], str]) -> TrafficSample:
+def _sample(row: dict, home: str, clusters: dict[tuple[str, str], str],
+            proxied: set[tuple[str, str]]) -> TrafficSample:
     cluster = clusters.get((row["source_namespace"], row["source_workload"]), home)
     if row["source_workload"] == UNKNOWN:
         source = Endpoint(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
@@ -91,6 +99,7 @@ def _sample(row: dict, home: str, clusters: dict[tuple[str, str], str]) -> Traff
             row["destination_app"],
             row["destination_version"],
             service=row["destination_service_name"],
+            missing_sidecar=(row["destination_namespace"], row["destination_workload"]) not in proxied,
         )
     else:
         # Reached no workload: a terminal service node (external hosts are drawn in the caller's namespace).
