@@ -2,14 +2,13 @@
 
 from django.urls import path
 
-from meshview.core.offload import in_own_thread
 from meshview.core.schema import documented
 from meshview.traces import ingest, jaeger_api, openapi
 from meshview.traces.api.transform import TransformView
 
 urlpatterns = [
-    path("v1/traces", in_own_thread(documented(ingest.otlp_traces, openapi.OTLP_EXPORT)), name="otlp-traces"),
-    path("api/v2/spans", in_own_thread(documented(ingest.zipkin_spans, openapi.ZIPKIN_SPANS)), name="zipkin-spans"),
+    path("v1/traces", documented(ingest.otlp_traces, openapi.OTLP_EXPORT), name="otlp-traces"),
+    path("api/v2/spans", documented(ingest.zipkin_spans, openapi.ZIPKIN_SPANS), name="zipkin-spans"),
     path("jaeger/api/services", documented(jaeger_api.services, openapi.SERVICES)),
     path(
         "jaeger/api/services/<path:service>/operations",
