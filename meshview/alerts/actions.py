@@ -353,6 +353,9 @@ def plan_notifications(rule: Rule, touched: list[Alert], moment: datetime) -> li
     return due
 
 
+INTERRUPTED = "the worker stopped before the answer was recorded: not sent again, the receiver may have it"
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """What one delivery attempt did: its outcome and, for a retry, the seconds to wait."""
@@ -366,26 +369,29 @@ def deliver(notification_id: int, post: Callable[..., transport.Answer] = transp
     delivered or given up, it is not due yet, or another worker is sending it right now).
 
     The attempt claims the notification with a conditional UPDATE and is recorded before the
-    request goes out, so a worker that dies mid-request leaves an attempt that the next one
-    marks interrupted; every attempt sends the notification's same delivery key and bytes."""
+    request goes out. A worker that dies mid-request leaves that record behind: whoever finds
+    it after the lease marks the attempt interrupted and the notification `unconfirmed`, and
+    does not send it again, since the receiver may have acted on it. Every attempt sends the
+    notification's same delivery key and bytes."""
     notification = Notification.objects.select_related("receiver").filter(pk=notification_id).first()
     if notification is None:
         return None
     receiver = notification.receiver
     now = timezone.now()
     lease = now + timedelta(seconds=receiver.timeout_seconds * (transport.MAX_REDIRECTS + 1) + LEASE_MARGIN_S)
-    claimable = Q(state__in=("queued", "retrying"), next_attempt_at__lte=now + timedelta(seconds=1)) | Q(
-        state="sending", lease_until__lt=now
-    )
     with transaction.atomic():
-        if not Notification.objects.filter(claimable, pk=notification_id).update(
-            state="sending", attempts=F("attempts") + 1, lease_until=lease
+        if Notification.objects.filter(pk=notification_id, state="sending", lease_until__lt=now).update(
+            state="unconfirmed", lease_until=None, last_error=INTERRUPTED
         ):
+            DeliveryAttempt.objects.filter(notification_id=notification_id, outcome="sending").update(
+                outcome="interrupted", error=INTERRUPTED
+            )
+            return Delivery("interrupted")
+        if not Notification.objects.filter(
+            pk=notification_id, state__in=("queued", "retrying"), next_attempt_at__lte=now + timedelta(seconds=1)
+        ).update(state="sending", attempts=F("attempts") + 1, lease_until=lease):
             return None
         number = Notification.objects.values_list("attempts", flat=True).get(pk=notification_id)
-        DeliveryAttempt.objects.filter(notification_id=notification_id, outcome="sending").update(
-            outcome="interrupted", error="the worker stopped before the answer was recorded"
-        )
         attempt = DeliveryAttempt.objects.create(notification_id=notification_id, number=number, started_at=now)
     key = str(notification.delivery_key)
     body = payloads.render(receiver.kind, notification.snapshot, key)

@@ -7,7 +7,7 @@ from django.db import models
 
 RECEIVER_KINDS = ("webhook", "alertmanager", "alertmanager_api")
 ALERT_STATES = ("pending", "firing", "resolved", "inactive")
-NOTIFICATION_STATES = ("queued", "sending", "retrying", "delivered", "failed")
+NOTIFICATION_STATES = ("queued", "sending", "retrying", "delivered", "failed", "unconfirmed")
 ATTEMPT_OUTCOMES = ("sending", "delivered", "retry", "failed", "refused", "interrupted")
 
 

@@ -178,7 +178,7 @@ def test_the_response_is_read_up_to_a_cap() -> None:
     assert answer.status == 200 and len(answer.excerpt) == transport.EXCERPT_CHARS
 
 
-def test_an_interrupted_attempt_is_taken_over_after_its_lease_with_the_same_key() -> None:
+def test_an_attempt_cut_short_is_not_sent_again_after_its_lease() -> None:
     with running() as receiver:
         n = notification(receiver.url)
         # A worker claimed it and died mid-request: its attempt says `sending`, its lease ran out.
@@ -187,14 +187,12 @@ def test_an_interrupted_attempt_is_taken_over_after_its_lease_with_the_same_key(
         )
         DeliveryAttempt.objects.create(notification=n, number=1, started_at=timezone.now())
         assert actions.overdue_notifications() == [n.pk]
-        assert deliver_until_done(n.pk) == ["delivered"]
-        assert receiver.received[0].headers["x-meshview-delivery"] == str(n.delivery_key)
-    assert list(
-        DeliveryAttempt.objects.filter(notification=n).order_by("number").values_list("outcome", flat=True)
-    ) == [
-        "interrupted",
-        "delivered",
-    ]
+        assert deliver_until_done(n.pk) == ["interrupted"]
+        assert actions.overdue_notifications() == []
+        assert receiver.received == []
+    n.refresh_from_db()
+    assert n.state == "unconfirmed" and "may have it" in n.last_error
+    assert list(DeliveryAttempt.objects.filter(notification=n).values_list("outcome", flat=True)) == ["interrupted"]
 
 
 def test_a_delivery_in_flight_is_not_taken_twice() -> None:

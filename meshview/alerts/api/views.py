@@ -252,7 +252,9 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         parameters=[
             OpenApiParameter("receiver", OpenApiTypes.STR),
-            OpenApiParameter("state", OpenApiTypes.STR, description="queued, sending, retrying, delivered, failed"),
+            OpenApiParameter(
+                "state", OpenApiTypes.STR, description="queued, sending, retrying, delivered, failed, unconfirmed"
+            ),
             OpenApiParameter("rule", OpenApiTypes.INT),
         ]
     )
