@@ -38,3 +38,10 @@ def test_out_of_range_numbers_and_dates_are_400s(client: Client, path: str, name
 def test_a_huge_page_size_is_cut_to_the_largest(client: Client) -> None:
     response = client.get("/api/v1/tokens?limit=9223372036854775808")
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("path", ["/api/v1/alerts/deliveries", "/api/v1/alerts"])
+def test_a_rule_id_past_any_the_database_holds_finds_nothing(client: Client, path: str) -> None:
+    response = client.get(f"{path}?rule=12779684379278635433984")
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == []

@@ -26,6 +26,12 @@ from meshview.core.access import NamespaceAccess, request_access
 from meshview.graph.sources import SourceError
 
 
+def _rule_id(digits: str) -> int:
+    """The rule id a query parameter of digits names; -1, which no rule has, past the largest id
+    the database holds."""
+    return int(digits) if len(digits) <= 18 else -1
+
+
 class _Scoped:
     """`read` to look, `admin` to change."""
 
@@ -194,7 +200,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if _flag(params.get("active")):
             alerts = alerts.filter(state__in=("pending", "firing"))
         if params.get("rule", "").isdigit():
-            alerts = alerts.filter(rule_id=int(params["rule"]))
+            alerts = alerts.filter(rule_id=_rule_id(params["rule"]))
         if params.get("severity"):
             alerts = alerts.filter(rule__severity=params["severity"])
         if params.get("namespace"):
@@ -243,7 +249,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if params.get("state"):
             notifications = notifications.filter(state__in=params["state"].split(","))
         if params.get("rule", "").isdigit():
-            notifications = notifications.filter(rule_id=int(params["rule"]))
+            notifications = notifications.filter(rule_id=_rule_id(params["rule"]))
         access = request_access(self.request)
         if access.restricted:
             notifications = notifications.filter(rule_id__in=_visible_rule_ids(access))
