@@ -267,15 +267,41 @@ def services(*, access: NamespaceAccess) -> list[str]:
 
 def operations(service: str = "", span_kind: int | None = None, *, access: NamespaceAccess) -> list[tuple[str, int]]:
     """(name, kind) pairs of the services `access` may see, sorted; all of those services when
-    `service` is empty."""
+    `service` is empty. A service name that also runs in a namespace `access` hides shows only
+    the operations of its readable spans."""
     query = Operation.objects.all()
+    shared: list[str] = []
     if access.restricted:
-        query = query.filter(service_name__in=services(access=access))
+        readable = set(services(access=access))
+        shared = sorted(readable & _services_in_hidden_namespaces(access))
+        query = query.filter(service_name__in=sorted(readable - set(shared)))
     if service:
         query = query.filter(service_name=service)
+        shared = [name for name in shared if name == service]
     if span_kind is not None:
         query = query.filter(kind=span_kind)
-    return sorted(set(query.values_list("name", "kind")))
+    found = set(query.values_list("name", "kind"))
+    if shared:
+        condition, params = readable_spans_sql(access)
+        sql = (
+            f"SELECT DISTINCT name, kind FROM traces_span WHERE service_name IN ({', '.join(['%s'] * len(shared))})"  # noqa: S608
+            f" AND {condition}"
+        )
+        args: list[str | int] = [*shared, *params]
+        if span_kind is not None:
+            sql, args = f"{sql} AND kind = %s", [*args, span_kind]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            found.update(cursor.fetchall())
+    return sorted(found)
+
+
+def _services_in_hidden_namespaces(access: NamespaceAccess) -> set[str]:
+    """The names of the services with spans in a namespace `access` hides."""
+    readable, params = readable_resources_sql(access)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT service_name FROM traces_resource WHERE NOT ({readable})", params)  # noqa: S608
+        return {name for (name,) in cursor.fetchall()}
 
 
 def dependency_links(

@@ -29,8 +29,10 @@ from tests.traces.test_store_and_query import export, span
 
 CROSSING = 0xA1  # team-a's frontend calls secret-ns's db
 HIDDEN = 0xB2  # vault calls keystore, both in secret-ns
+NAMESAKE = 0xC3  # a service of secret-ns named as team-a's frontend
 CROSSING_ID, HIDDEN_ID = f"{CROSSING:032x}", f"{HIDDEN:032x}"
 SECRET_STATEMENT = "SELECT number FROM cards"
+NAMESAKE_OPERATION = "open-vault"
 SECRET_REQUEST_ID = "5ec2e7a1-0000-4000-8000-00000000b2b2"
 FRONTEND = meshsim.Pod("team-a", "frontend-v1", "frontend", "v1", "10.9.0.2")
 VAULT = meshsim.Pod("secret-ns", "vault-v1", "vault", "v1", "10.9.0.7")
@@ -85,9 +87,14 @@ PROBES: dict[str, list[Probe]] = {
     ],
     "jaeger/api/services": [Probe("/jaeger/api/services", ("vault", "keystore"))],
     "jaeger/api/services/<path:service>/operations": [
-        Probe("/jaeger/api/services/vault/operations", ("read-secret",))
+        Probe("/jaeger/api/services/vault/operations", ("read-secret",)),
+        Probe("/jaeger/api/services/frontend/operations", (NAMESAKE_OPERATION,)),
     ],
-    "jaeger/api/operations": [Probe("/jaeger/api/operations?service=vault", ("read-secret",))],
+    "jaeger/api/operations": [
+        Probe("/jaeger/api/operations?service=vault", ("read-secret",)),
+        Probe("/jaeger/api/operations?service=frontend", (NAMESAKE_OPERATION,)),
+        Probe("/jaeger/api/operations", (NAMESAKE_OPERATION,)),
+    ],
     "jaeger/api/traces": [
         Probe(f"/jaeger/api/traces?{SEARCH}", ("read-secret", HIDDEN_ID)),
         Probe(f"/jaeger/api/traces?traceID={HIDDEN_ID}&traceID={CROSSING_ID}", ("read-secret", SECRET_STATEMENT)),
@@ -98,7 +105,10 @@ PROBES: dict[str, list[Probe]] = {
     ],
     "jaeger/api/dependencies": [Probe("/jaeger/api/dependencies", ("keystore",))],
     "jaeger/api/v3/services": [Probe("/jaeger/api/v3/services", ("vault", "keystore"))],
-    "jaeger/api/v3/operations": [Probe("/jaeger/api/v3/operations?service=vault", ("read-secret",))],
+    "jaeger/api/v3/operations": [
+        Probe("/jaeger/api/v3/operations?service=vault", ("read-secret",)),
+        Probe("/jaeger/api/v3/operations?service=frontend", (NAMESAKE_OPERATION,)),
+    ],
     "jaeger/api/v3/traces": [
         Probe(f"/jaeger/api/v3/traces?{V3_WINDOW}&query.serviceName=vault", ("read-secret",), refused=404)
     ],
@@ -203,6 +213,7 @@ def _ingest_secret_ns(client: Client, admin: str) -> None:
             {"k8s.namespace.name": "secret-ns"},
         ),
         export("keystore", [span(HIDDEN, 2, "unseal", parent=1, start_ms=2)], {"service.namespace": "secret-ns"}),
+        export("frontend", [span(NAMESAKE, 1, NAMESAKE_OPERATION)], {"k8s.namespace.name": "secret-ns"}),
     ]
     for body in exports:
         response = client.post(
