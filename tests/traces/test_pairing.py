@@ -12,8 +12,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
+import requests
 from django.db import transaction
 from django.test import Client, override_settings
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -185,7 +185,7 @@ def test_the_pairing_store_is_bounded_and_says_in_metrics_what_it_holds_and_drop
 
 def post(url: str, request: ExportTraceServiceRequest, token: str) -> None:
     headers = {"content-type": PB, "authorization": f"Bearer {token}"}
-    response = httpx.post(f"{url}/v1/traces", content=request.SerializeToString(), headers=headers, timeout=30)
+    response = requests.post(f"{url}/v1/traces", data=request.SerializeToString(), headers=headers, timeout=30)
     assert response.status_code == 200, response.text
 
 
