@@ -31,6 +31,16 @@ def cy_eval(page: Any, script: str) -> Any:
     )
 
 
+def cy_wait(page: Any, script: str, timeout: float = 10) -> None:
+    """Wait until `script`, evaluated as by cy_eval, returns true: the page marks the canvas in
+    an effect after the render that changed its address, not at once."""
+    deadline = time.monotonic() + timeout
+    while not cy_eval(page, script):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not true within {timeout} s: {script}")
+        time.sleep(0.1)
+
+
 def open_graph(page: Any, server: Server) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -91,11 +101,11 @@ def test_the_graph_draws_the_unknown_node_and_the_gateway_as_roots_and_takes_del
     page.get_by_test_id("graph-find").fill("%httperr > 0")
     page.get_by_test_id("graph-find").press("Enter")
     page.wait_for_function("() => new URL(location.href).searchParams.get('find') === '%httperr > 0'")
-    assert cy_eval(page, "return cy.edges('.found').length") > 0
+    cy_wait(page, "return cy.edges('.found').length > 0")
     page.get_by_test_id("graph-hide").fill("node = unknown")
     page.get_by_test_id("graph-hide").press("Enter")
     page.wait_for_function("() => new URL(location.href).searchParams.get('hide') === 'node = unknown'")
-    assert cy_eval(page, "return cy.$('node[nodeType = \"unknown\"]').hasClass('hidden')") is True
+    cy_wait(page, "return cy.$('node[nodeType = \"unknown\"]').hasClass('hidden')")
     page.screenshot(path=output_dir / "graph-find-hide.png")
 
 
