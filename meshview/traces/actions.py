@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -188,9 +189,14 @@ def span_rows(export: DecodedExport) -> list[tuple]:
 
 
 def content_hash(row: tuple) -> int:
-    """A signed 64-bit BLAKE2b of a span row's values: equal for an exact duplicate only."""
-    digest = hashlib.blake2b(repr(row).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    """A signed 64-bit BLAKE2b of a span row's own values (not those derived from others:
+    duration, service name, search tags; trace id, span id and start are the unique key's own
+    columns): equal for an exact duplicate only."""
+    text = "\x1f".join(
+        (row[2], row[3], row[4], str(row[5]), str(row[7]), str(row[9]), row[10], row[12], row[13], row[14], row[15],
+         row[16], row[17], row[18], f"{row[19]} {row[20]} {row[21]} {row[22]}")
+    )
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def refuse_expired(export: DecodedExport, signal: str, now: float | None = None) -> None:
@@ -274,30 +280,56 @@ _STORED = "ON CONFLICT DO NOTHING RETURNING trace_id, span_id, content_hash"
 
 
 def _copy(rows: list[tuple]) -> set[tuple[str, str, int]]:
-    """COPY `rows` into a temporary table, then insert those not stored yet; return the
-    (trace id, span id, content hash) of the rows inserted."""
+    """COPY the `rows` not stored yet into traces_span; return the (trace id, span id, content
+    hash) of the rows inserted. Stored spans are looked up first, so the rows go straight into
+    the table; when another export of the same spans commits in between, the unique key
+    refuses the COPY and the rows go through a temporary table and ON CONFLICT instead."""
     raw = connection.connection  # the psycopg 3 connection, inside Django's transaction
     with raw.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS traces_span_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {_COLUMNS} FROM traces_span WITH NO DATA"
+            "SELECT trace_id, span_id, content_hash FROM traces_span WHERE trace_id = ANY(%s) AND span_id = ANY(%s)",
+            [sorted({row[0] for row in rows}), sorted({row[1] for row in rows})],
         )
-        with cursor.copy(f"COPY traces_span_incoming ({_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO traces_span ({_COLUMNS}) SELECT {_COLUMNS} FROM traces_span_incoming {_STORED}"  # noqa: S608
-        )
-        stored = {(t, s, h) for t, s, h in cursor.fetchall()}
-        cursor.execute("TRUNCATE traces_span_incoming")
+        known = set(cursor.fetchall())
+        new = []
+        for row in rows:
+            key = (row[0], row[1], row[-1])
+            if key not in known:
+                known.add(key)  # an export that repeats a span stores it once
+                new.append(row)
+        try:
+            # In a savepoint, so the transaction goes on after a refusal.
+            with raw.transaction(), cursor.copy(f"COPY traces_span ({_COLUMNS}) FROM STDIN") as copy:
+                for row in new:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            return _copy_on_conflict(cursor, new)
+    return {(row[0], row[1], row[-1]) for row in new}
+
+
+def _copy_on_conflict(cursor: psycopg.Cursor, rows: list[tuple]) -> set[tuple[str, str, int]]:
+    cursor.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS traces_span_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {_COLUMNS} FROM traces_span WITH NO DATA"
+    )
+    with cursor.copy(f"COPY traces_span_incoming ({_COLUMNS}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(
+        f"INSERT INTO traces_span ({_COLUMNS}) SELECT {_COLUMNS} FROM traces_span_incoming {_STORED}"  # noqa: S608
+    )
+    stored = {(t, s, h) for t, s, h in cursor.fetchall()}
+    cursor.execute("TRUNCATE traces_span_incoming")
     return stored
 
 
 def _insert(rows: list[tuple]) -> set[tuple[str, str, int]]:
-    """Insert the `rows` not stored yet; return the (trace id, span id, content hash) of those."""
-    placeholders = "(" + ", ".join(["%s"] * len(SPAN_COLUMNS)) + ")"
+    """Insert the `rows` not stored yet; return the (trace id, span id, content hash) of those.
+    Through the sqlite3 cursor itself: Django's would rewrite each statement's placeholders."""
+    placeholders = "(" + ", ".join(["?"] * len(SPAN_COLUMNS)) + ")"
     stored: set[tuple[str, str, int]] = set()
-    with connection.cursor() as cursor:
+    cursor = connection.connection.cursor()  # inside Django's transaction
+    try:
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
             cursor.execute(
@@ -306,7 +338,9 @@ def _insert(rows: list[tuple]) -> set[tuple[str, str, int]]:
                 + f" {_STORED}",
                 [value for row in chunk for value in row],
             )
-            stored |= {(t, s, h) for t, s, h in cursor.fetchall()}
+            stored.update(cursor.fetchall())
+    finally:
+        cursor.close()
     return stored
 
 

@@ -95,10 +95,11 @@ def _stored_spans(wanted: set[SpanId], identities: _Identities) -> dict[SpanId, 
         rows += [row for row in found if (row[0], row[1]) in wanted]
     identities.load({row[7] for row in rows})
     stored: dict[SpanId, SpanFacts] = {}
+    memo: dict[tuple, tuple] = {}
     for trace_id, span_id, parent, kind, start, end, status, resource, service, attributes in rows:
         span = Span(trace_id, span_id, parent, "", "", kind, start, end, status, "", attributes, [], [], resource,
                     service)
-        stored[(trace_id, span_id)] = facts_of(span, attributes, identities(resource))
+        stored[(trace_id, span_id)] = facts_of(span, attributes, identities(resource), memo)
     return stored
 
 
@@ -164,7 +165,8 @@ def pair_new_spans(spans: Sequence[Span], resources: Mapping[str, Resource], now
     links in the rollups, and keep what waits for its other half. Runs inside the storing
     transaction. Raises django.db.DatabaseError when the store cannot be read or written."""
     identities = _Identities(resources)
-    new = [facts_of(s, s.attributes, identities(s.resource_key)) for s in spans]
+    memo: dict[tuple, tuple] = {}
+    new = [facts_of(s, s.attributes, identities(s.resource_key), memo) for s in spans]
     by_id = {(f.trace_id, f.span_id): f for f in new}
     wanted = {(f.trace_id, f.parent_span_id) for f in new if f.parent_span_id} - by_id.keys()
     parents = _stored_spans(wanted, identities) if wanted else {}

@@ -323,34 +323,59 @@ class SpanFacts:
         return facts
 
 
-def facts_of(span: Span, attributes: Mapping[str, Any], identity: Identity) -> SpanFacts:
-    """Read what pairing needs from `span` (whose attributes are `attributes`), run in `identity`."""
+def facts_of(
+    span: Span, attributes: Mapping[str, Any], identity: Identity, memo: dict[tuple, tuple] | None = None
+) -> SpanFacts:
+    """Read what pairing needs from `span` (whose attributes are `attributes`), run in `identity`.
+    What the attributes say is remembered in `memo`, when given, for the other spans of the batch
+    that carry the same attributes (an export's spans repeat them: the same calls, the same codes)."""
     root_server = not span.parent_span_id and span.kind == SPAN_KIND_SERVER
-    transport = attributes.get("network.transport", attributes.get("net.transport"))
+    caller = span.kind in CALLER_KINDS
+    described = None
+    if memo is not None:
+        try:
+            # The value types too: True == 1, but a status code of True is no status code.
+            key: tuple | None = (
+                tuple(attributes.items()), tuple(map(type, attributes.values())), identity.namespace, root_server,
+                caller,
+            )
+            described = memo.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an array or map value: not hashable, so not remembered
+            key = None
+    if described is None:
+        described = _described(attributes, identity.namespace, root_server, caller)
+        if memo is not None and key is not None:
+            memo[key] = described
     return SpanFacts(
-        trace_id=span.trace_id,
-        span_id=span.span_id,
-        parent_span_id=span.parent_span_id,
-        kind=span.kind,
-        start_ns=span.start_ns,
-        duration_ns=span.end_ns - span.start_ns,
-        service_name=span.service_name,
-        identity=identity,
-        error=span.status_code == STATUS_ERROR,
-        grpc_marked=any(key in attributes for key in _GRPC_STATUS_KEYS) or attributes.get("rpc.system") == "grpc",
-        protocol_keys=any(key.startswith(("http.", "url.", "rpc.")) for key in attributes),
-        tcp=transport in ("tcp", "ip_tcp"),
-        code=_first_int(attributes, "http.response.status_code", "http.status_code"),
-        grpc_status=_first_int(attributes, *_GRPC_STATUS_KEYS),
-        mtls=attributes.get("tls.established") is True and any(attributes.get(k) for k in _TLS_CLIENT_KEYS),
-        request_bytes=_first_int(attributes, "http.request.body.size", "http.request_content_length"),
-        response_bytes=_first_int(attributes, "http.response.body.size", "http.response_content_length"),
-        io_receive=_first_int(attributes, "network.io.receive"),
-        io_transmit=_first_int(attributes, "network.io.transmit"),
-        addressed=_addressed(attributes, identity.namespace, server_side=root_server)
-        if root_server or span.kind in CALLER_KINDS
-        else ("", "", None),
-        unknown_reason=_reason(attributes) if root_server else "",
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        span.kind,
+        span.start_ns,
+        span.end_ns - span.start_ns,
+        span.service_name,
+        identity,
+        span.status_code == STATUS_ERROR,
+        *described,
+    )
+
+
+def _described(attributes: Mapping[str, Any], namespace: str, root_server: bool, caller: bool) -> tuple:
+    """The fields of `SpanFacts` after `error` that a span's attributes decide, in order."""
+    transport = attributes.get("network.transport", attributes.get("net.transport"))
+    return (
+        any(key in attributes for key in _GRPC_STATUS_KEYS) or attributes.get("rpc.system") == "grpc",
+        any(key.startswith(("http.", "url.", "rpc.")) for key in attributes),
+        transport in ("tcp", "ip_tcp"),
+        _first_int(attributes, "http.response.status_code", "http.status_code"),
+        _first_int(attributes, *_GRPC_STATUS_KEYS),
+        attributes.get("tls.established") is True and any(attributes.get(k) for k in _TLS_CLIENT_KEYS),
+        _first_int(attributes, "http.request.body.size", "http.request_content_length"),
+        _first_int(attributes, "http.response.body.size", "http.response_content_length"),
+        _first_int(attributes, "network.io.receive"),
+        _first_int(attributes, "network.io.transmit"),
+        _addressed(attributes, namespace, server_side=root_server) if root_server or caller else ("", "", None),
+        _reason(attributes) if root_server else "",
     )
 
 
@@ -399,15 +424,16 @@ class Tally:
 
     def pair(self, parent: SpanFacts, child: SpanFacts) -> None:
         """Count the request `parent` made that `child` served (they are a request)."""
-        source = parent.identity
-        destination = Destination(*child.identity, "", "")
-        describing = [s for s, kinds in ((child, CALLER_KINDS), (parent, CALLEE_KINDS)) if s.kind not in kinds]
-        service, namespace, host = "", "", None
-        if parent.kind in CALLER_KINDS:
-            service, namespace, host = parent.addressed
-        if namespace:  # a Kubernetes service: the one the workload was reached through
-            destination = destination._replace(service=service)
-        self._count(parent.start_ns, source, destination, describing or [child], host, "")
+        service, namespace, host = parent.addressed if parent.kind in CALLER_KINDS else ("", "", None)
+        # Through the Kubernetes service it addressed, when it addressed one.
+        destination = (*child.identity, service if namespace else "", "")
+        child_describes, parent_describes = child.kind not in CALLER_KINDS, parent.kind not in CALLEE_KINDS
+        if child_describes:
+            self._count(parent.start_ns, parent.identity, destination, child, parent if parent_describes else None,
+                        host, "")
+        else:
+            self._count(parent.start_ns, parent.identity, destination, parent if parent_describes else child, None,
+                        host, "")
 
     def unreached(self, span: SpanFacts) -> None:
         """Count the call of caller `span` that reached no traced workload."""
@@ -420,66 +446,68 @@ class Tally:
                 source.cluster, namespace or source.namespace, UNKNOWN, UNKNOWN, UNKNOWN, "",
                 service or PASSTHROUGH_CLUSTER, MESH_EXTERNAL if service and not namespace else "",
             )
-        self._count(span.start_ns, source, destination, [span], host, "")
+        self._count(span.start_ns, source, destination, span, None, host, "")
 
     def from_unknown(self, span: SpanFacts) -> None:
         """Count the request a root server span served for a caller no trace shows."""
-        destination = Destination(*span.identity, "", "")
-        if destination.gateway == "ingress":
+        if span.identity.gateway == "ingress":
             return
         service, namespace, host = span.addressed
-        if namespace:
-            destination = destination._replace(service=service)
-        self._count(span.start_ns, UNKNOWN_IDENTITY, destination, [span], host, span.unknown_reason)
+        destination = (*span.identity, service if namespace else "", "")
+        self._count(span.start_ns, UNKNOWN_IDENTITY, destination, span, None, host, span.unknown_reason)
 
     def _count(
         self,
         start_ns: int,
         source: Identity,
-        destination: Destination,
-        describing: list[SpanFacts],
+        destination: tuple[str, ...],
+        first: SpanFacts,
+        second: SpanFacts | None,
         host: str | None,
         reason: str,
     ) -> None:
-        """Count one request whose measures the `describing` spans hold, the callee's first."""
-        protocol = "http"
-        if any(s.grpc_marked for s in describing):
+        """Count one request whose measures the describing spans hold: `first` (the callee's
+        when it describes the request) and `second` (the caller's, when both do)."""
+        if first.grpc_marked or (second is not None and second.grpc_marked):
             protocol = "grpc"
+        elif first.protocol_keys or (second is not None and second.protocol_keys):
+            protocol = "http"
         else:
-            tcp = False
-            for span in describing:
-                if span.protocol_keys:
-                    break
-                tcp = tcp or span.tcp
-            else:
-                protocol = "tcp" if tcp else "http"
-        grpc = next((s.grpc_status for s in describing if s.grpc_status is not None), None)
-        code = next((s.code for s in describing if s.code is not None), None)
+            protocol = "tcp" if first.tcp or (second is not None and second.tcp) else "http"
+        grpc, code = first.grpc_status, first.code
+        if second is not None:
+            grpc = second.grpc_status if grpc is None else grpc
+            code = second.code if code is None else code
         if protocol == "tcp":
             code = 0
         elif code is None:
-            code = 200 if grpc is not None or not any(s.error for s in describing) else 0
+            failed = first.error or (second is not None and second.error)
+            code = 200 if grpc is not None or not failed else 0
+        mtls = first.mtls or (second is not None and second.mtls)
         key = (
-            _bucket(start_ns), *source, *destination, host or "", protocol, code,
-            "" if grpc is None else str(grpc), any(s.mtls for s in describing), reason,
+            _bucket(start_ns), *source, *destination, host or "", protocol, code, "" if grpc is None else str(grpc),
+            mtls, reason,
         )
         counts = self.requests.get(key)
         if counts is None:
             counts = self.requests[key] = [0] * len(SPAN_ROLLUP_MEASURES)
         counts[0] += 1
-        measured = describing[0]
         if protocol == "tcp":
-            received, sent = measured.io_receive or 0, measured.io_transmit or 0
-            if measured.kind in CALLER_KINDS:  # the caller's side: what it sent, the destination received
+            received, sent = first.io_receive or 0, first.io_transmit or 0
+            if first.kind in CALLER_KINDS:  # the caller's side: what it sent, the destination received
                 received, sent = sent, received
             counts[2] += received
             counts[3] += sent
             return
-        duration_ms = measured.duration_ns / 1e6
+        duration_ms = first.duration_ns / 1e6
         counts[4 + bucket_index(duration_ms)] += 1
         counts[1] += duration_ms
-        counts[2] += next((s.request_bytes for s in describing if s.request_bytes is not None), None) or 0
-        counts[3] += next((s.response_bytes for s in describing if s.response_bytes is not None), None) or 0
+        received, sent = first.request_bytes, first.response_bytes
+        if second is not None:
+            received = second.request_bytes if received is None else received
+            sent = second.response_bytes if sent is None else sent
+        counts[2] += received or 0
+        counts[3] += sent or 0
 
 
 def _bucket(start_ns: int) -> int:

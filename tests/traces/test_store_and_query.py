@@ -379,6 +379,44 @@ def test_the_trace_list_pages_through_summaries(client: Client, django_assert_ma
     assert "/api/v1/traces" in client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_export_racing_its_retry_stores_each_span_once() -> None:
+    """The retry's look-up misses the first export's spans, not committed yet; its COPY then
+    waits on their unique key and, once they commit, stores nothing twice."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    from meshview.traces.actions import SPAN_COLUMNS, prepare_partitions, span_rows, store_spans
+    from meshview.traces.decode import decode_otlp_protobuf
+
+    prepare_partitions()
+    body = export("cart", [span(12, 1, "GET /cart"), span(12, 2, "SELECT cart", parent=1)])
+    db = connection.settings_dict
+    first = psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+    with first.cursor().copy(f"COPY traces_span ({', '.join(SPAN_COLUMNS)}) FROM STDIN") as copy:
+        for row in span_rows(decode_otlp_protobuf(body)):
+            copy.write_row(row)
+    stored: list[int] = []
+
+    def store_retry() -> None:
+        try:
+            stored.append(store_spans(decode_otlp_protobuf(body)))
+        finally:
+            connection.close()  # this thread's own
+
+    retry = threading.Thread(target=store_retry)
+    retry.start()
+    time.sleep(1)  # the retry is waiting on the first export's rows
+    first.commit()
+    first.close()
+    retry.join(30)
+    assert stored == [0]
+    assert Span.objects.filter(trace_id=f"{12:032x}").count() == 2
+
+
 def test_a_retried_export_stores_nothing_twice_and_raw_shows_what_was_stored(client: Client) -> None:
     spans = [span(8, 1, "GET /cart"), span(8, 2, "SELECT cart", parent=1, kind=tr.Span.SPAN_KIND_CLIENT)]
     body = export("cart", spans)
