@@ -502,12 +502,12 @@ class Tally:
         duration_ms = first.duration_ns / 1e6
         counts[4 + bucket_index(duration_ms)] += 1
         counts[1] += duration_ms
-        received, sent = first.request_bytes, first.response_bytes
+        request_bytes, response_bytes = first.request_bytes, first.response_bytes
         if second is not None:
-            received = second.request_bytes if received is None else received
-            sent = second.response_bytes if sent is None else sent
-        counts[2] += received or 0
-        counts[3] += sent or 0
+            request_bytes = second.request_bytes if request_bytes is None else request_bytes
+            response_bytes = second.response_bytes if response_bytes is None else response_bytes
+        counts[2] += request_bytes or 0
+        counts[3] += response_bytes or 0
 
 
 def _bucket(start_ns: int) -> int:
