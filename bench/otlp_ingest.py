@@ -322,7 +322,7 @@ def stored_rows(bodies: list[bytes]) -> list[list[tuple]]:
     from meshview.traces.actions import span_rows
     from meshview.traces.decode import decode_otlp_protobuf
 
-    return [span_rows(decode_otlp_protobuf(body)) for body in bodies]
+    return [list(span_rows(decode_otlp_protobuf(body))) for body in bodies]
 
 
 def _copy_text(value: Any) -> str:

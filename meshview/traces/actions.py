@@ -1,16 +1,17 @@
 """The write paths of the span store: one transaction per export, a few bulk statements.
 
-On PostgreSQL spans go in with COPY (psycopg 3) into a temporary table and from there into day
-partitions; on SQLite with multi-row INSERTs. Either way a span already stored with the same
-content (an exporter's retry of an export that was in fact stored) is skipped, and only the
-spans stored are paired into requests (`meshview.traces.pairing`). Live subscribers hear of the
-touched traces after the transaction commits.
+On PostgreSQL spans go in with COPY (psycopg 3) into day partitions, each row sent as soon as it
+is built, so the server indexes the first rows while the last are made; on SQLite with
+multi-row INSERTs. Either way a span already stored with the same content (an exporter's retry
+of an export that was in fact stored) is skipped, and only the spans stored are paired into
+requests (`meshview.traces.pairing`). Live subscribers hear of the touched traces after the
+transaction commits.
 """
 
 import hashlib
 import json
 import time
-from collections.abc import Iterable, KeysView
+from collections.abc import Iterable, Iterator, KeysView, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,8 +110,8 @@ def _attribute_entries(key: str, value: Any) -> tuple[str, str]:
     return f"{key_text}: {value_text}", f"{key_text}: [{_quote(attribute_string(value))}]"
 
 
-def span_rows(export: DecodedExport) -> list[tuple]:
-    """Return the traces_span rows (values in SPAN_COLUMNS order) for an export's spans.
+def span_rows(export: DecodedExport) -> Iterator[tuple]:
+    """Yield the traces_span rows (values in SPAN_COLUMNS order) of an export's spans, in order.
 
     The JSON columns hold the text json.dumps writes of the span's dicts and lists and of
     ``search_tags()``, built with less work per span: spans of one export repeat attribute
@@ -122,7 +123,6 @@ def span_rows(export: DecodedExport) -> list[tuple]:
     encode = json.dumps
     shared: dict[tuple, tuple[KeysView[str], str]] = {}
     written: dict[tuple[str, Any], tuple[str, str]] = {}
-    rows = []
     for span in export.spans:
         attributes, events, links, scope_attributes = span.attributes, span.events, span.links, span.scope_attributes
         key = (
@@ -184,8 +184,7 @@ def span_rows(export: DecodedExport) -> list[tuple]:
                 span.dropped_links_count,
                 tags_text,
         )
-        rows.append((*row, content_hash(row)))
-    return rows
+        yield (*row, content_hash(row))
 
 
 def content_hash(row: tuple) -> int:
@@ -215,54 +214,59 @@ def refuse_expired(export: DecodedExport, signal: str, now: float | None = None)
 
 
 def store_spans(export: DecodedExport, signal: str = "otlp", now: float | None = None) -> int:
-    """Write an export's resources, operations and new spans in one transaction, turn the new
-    spans into requests, then announce the touched traces to live subscribers; return how many
-    spans were new. Raises django.db.DatabaseError when storage fails, in which case nothing
-    was written."""
+    """Write an export's resources and operations, then its new spans in one transaction, turn
+    the new spans into requests, then announce the touched traces to live subscribers; return
+    how many spans were new. Raises django.db.DatabaseError when storage fails, in which case no
+    span was written (the resources and operations, which say nothing on their own, may be).
+
+    The resources and operations are committed first, on their own: concurrent exports of one
+    service write the same rows, and inside the spans' transaction each would wait for the
+    other's to end."""
     now = time.time() if now is None else now
     spans = export.spans
-    # Everything that needs no database is done before the transaction, so it stays short (on
-    # SQLite it holds the one write lock).
-    rows = span_rows(export)
-    operations = sorted({(s.service_name, s.name, s.kind) for s in spans})
-    new: list[Span] = []
-    with transaction.atomic():
-        if spans:
-            ResourceRow.objects.bulk_create(
-                [
-                    ResourceRow(key=r.key, service_name=r.service_name, attributes=r.attributes)
-                    for r in export.resources.values()
-                ],
-                ignore_conflicts=True,
-            )
-            Operation.objects.bulk_create(
-                [Operation(service_name=s, name=n, kind=k) for s, n, k in operations], ignore_conflicts=True
-            )
-            if connection.vendor == "postgresql":
-                _ensure_partitions({span.start_ns // DAY_NS for span in spans})
-                stored = _copy(rows)
-            else:
-                stored = _insert(rows)
-            for span, row in zip(spans, rows, strict=True):
-                if (row[0], row[1], row[-1]) in stored:
-                    stored.discard((row[0], row[1], row[-1]))  # an export that repeats a span stores it once
-                    new.append(span)
-            pairing.pair_new_spans(new, export.resources, now)
-            signal_change()  # spans are a graph telemetry source too
-            touched = {s.trace_id for s in spans}
-            publish_after_commit(
-                TRACES_GROUP,
-                "traces.delta",
-                # For every reader: the sockets of restricted callers narrow it (live.consumers).
-                lambda: {
-                    "traces": queries.summaries(
-                        queries.recent_trace_ids(queries.LIVE_TRACES, touched, access=EVERYTHING), access=EVERYTHING
-                    )
-                },
-            )
-    INGESTED.labels(signal, "accepted").inc(len(spans))
     INGESTED.labels(signal, "rejected").inc(export.rejected)
+    if not spans:
+        return 0
+    with transaction.atomic():
+        ResourceRow.objects.bulk_create(
+            [ResourceRow(key=r.key, service_name=r.service_name, attributes=r.attributes)
+             for r in export.resources.values()],
+            ignore_conflicts=True,
+        )
+        Operation.objects.bulk_create(
+            [Operation(service_name=s, name=n, kind=k) for s, n, k in sorted({(s.service_name, s.name, s.kind)
+                                                                              for s in spans})],
+            ignore_conflicts=True,
+        )
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            _ensure_partitions({span.start_ns // DAY_NS for span in spans})
+            new = _copy(spans, span_rows(export))
+            _pair(export, new, now)
+    else:
+        rows = list(span_rows(export))  # before the transaction, which holds SQLite's one write lock
+        with transaction.atomic():
+            new = _insert(spans, rows)
+            _pair(export, new, now)
+    INGESTED.labels(signal, "accepted").inc(len(spans))
     return len(new)
+
+
+def _pair(export: DecodedExport, new: list[Span], now: float) -> None:
+    """Turn the `new` spans into requests, and announce them once the transaction commits."""
+    pairing.pair_new_spans(new, export.resources, now)
+    signal_change()  # spans are a graph telemetry source too
+    touched = {s.trace_id for s in export.spans}
+    publish_after_commit(
+        TRACES_GROUP,
+        "traces.delta",
+        # For every reader: the sockets of restricted callers narrow it (live.consumers).
+        lambda: {
+            "traces": queries.summaries(
+                queries.recent_trace_ids(queries.LIVE_TRACES, touched, access=EVERYTHING), access=EVERYTHING
+            )
+        },
+    )
 
 
 def settle_span_pairs(now: float | None = None) -> int:
@@ -279,32 +283,34 @@ _COLUMNS = ", ".join(SPAN_COLUMNS)
 _STORED = "ON CONFLICT DO NOTHING RETURNING trace_id, span_id, content_hash"
 
 
-def _copy(rows: list[tuple]) -> set[tuple[str, str, int]]:
-    """COPY the `rows` not stored yet into traces_span; return the (trace id, span id, content
-    hash) of the rows inserted. Stored spans are looked up first, so the rows go straight into
-    the table; when another export of the same spans commits in between, the unique key
-    refuses the COPY and the rows go through a temporary table and ON CONFLICT instead."""
+def _copy(spans: Sequence[Span], rows: Iterable[tuple]) -> list[Span]:
+    """COPY the rows of `spans` (`rows`, in order) not stored yet into traces_span; return the
+    spans stored. Stored spans are looked up first, so the rows go straight into the table;
+    when another export of the same spans commits in between, the unique key refuses the COPY
+    and the rows go through a temporary table and ON CONFLICT instead."""
     raw = connection.connection  # the psycopg 3 connection, inside Django's transaction
+    new: list[Span] = []
+    new_rows: list[tuple] = []
     with raw.cursor() as cursor:
         cursor.execute(
             "SELECT trace_id, span_id, content_hash FROM traces_span WHERE trace_id = ANY(%s) AND span_id = ANY(%s)",
-            [sorted({row[0] for row in rows}), sorted({row[1] for row in rows})],
+            [sorted({span.trace_id for span in spans}), sorted({span.span_id for span in spans})],
         )
         known = set(cursor.fetchall())
-        new = []
-        for row in rows:
-            key = (row[0], row[1], row[-1])
-            if key not in known:
-                known.add(key)  # an export that repeats a span stores it once
-                new.append(row)
         try:
             # In a savepoint, so the transaction goes on after a refusal.
             with raw.transaction(), cursor.copy(f"COPY traces_span ({_COLUMNS}) FROM STDIN") as copy:
-                for row in new:
-                    copy.write_row(row)
+                for span, row in zip(spans, rows, strict=True):
+                    key = (row[0], row[1], row[-1])
+                    if key not in known:
+                        known.add(key)  # an export that repeats a span stores it once
+                        copy.write_row(row)
+                        new.append(span)
+                        new_rows.append(row)
         except psycopg.errors.UniqueViolation:
-            return _copy_on_conflict(cursor, new)
-    return {(row[0], row[1], row[-1]) for row in new}
+            stored = _copy_on_conflict(cursor, new_rows)
+            return [span for span, row in zip(new, new_rows, strict=True) if (row[0], row[1], row[-1]) in stored]
+    return new
 
 
 def _copy_on_conflict(cursor: psycopg.Cursor, rows: list[tuple]) -> set[tuple[str, str, int]]:
@@ -323,8 +329,8 @@ def _copy_on_conflict(cursor: psycopg.Cursor, rows: list[tuple]) -> set[tuple[st
     return stored
 
 
-def _insert(rows: list[tuple]) -> set[tuple[str, str, int]]:
-    """Insert the `rows` not stored yet; return the (trace id, span id, content hash) of those.
+def _insert(spans: Sequence[Span], rows: list[tuple]) -> list[Span]:
+    """Insert the rows of `spans` (`rows`, in order) not stored yet; return the spans stored.
     Through the sqlite3 cursor itself: Django's would rewrite each statement's placeholders."""
     placeholders = "(" + ", ".join(["?"] * len(SPAN_COLUMNS)) + ")"
     stored: set[tuple[str, str, int]] = set()
@@ -341,7 +347,13 @@ def _insert(rows: list[tuple]) -> set[tuple[str, str, int]]:
             stored.update(cursor.fetchall())
     finally:
         cursor.close()
-    return stored
+    new = []
+    for span, row in zip(spans, rows, strict=True):
+        key = (row[0], row[1], row[-1])
+        if key in stored:
+            stored.discard(key)  # an export that repeats a span stores it once
+            new.append(span)
+    return new
 
 
 def _partition_name(day: int) -> str:
