@@ -29,5 +29,5 @@ def publish_after_commit(group: str, event_type: str, payload: Callable[[], dict
 
 def signal_change() -> None:
     """Tell live graph viewers, once the current transaction commits, that traffic changed.
-    Viewers coalesce the signals: each recomputes at most once a second."""
+    Viewers coalesce the signals: each recomputes at most twice a second."""
     publish_after_commit(GRAPH_GROUP, "graph.changed", lambda: {"changedAt": time.time()})

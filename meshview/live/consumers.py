@@ -22,7 +22,7 @@ from meshview.live.broadcast import GRAPH_GROUP, TRACES_GROUP
 from meshview.traces import queries
 
 LIVE_INTERVAL = 5.0  # seconds between refreshes when nothing signals a change: the window moves
-MIN_PUSH_INTERVAL = 1.0  # at most one delta per second per socket
+MIN_PUSH_INTERVAL = 0.5  # at most two deltas a second per socket: a change waits for the pause, then the fetch
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -187,7 +187,7 @@ async def _fetch(
 
 class GraphConsumer(LiveConsumer):
     """`/ws/graph/?namespaces=..&graphType=..&duration=..` (Kiali's graph parameters): the graph
-    (`graph.snapshot`), then `graph.delta` when traffic changes (within a second of a
+    (`graph.snapshot`), then `graph.delta` when traffic changes (within half a second of a
     `graph.changed` signal) or the window moves on (every LIVE_INTERVAL seconds)."""
 
     group = GRAPH_GROUP
