@@ -4,6 +4,7 @@ mode it runs in at a URL that answers."""
 
 import asyncio
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -31,6 +32,8 @@ LOG_LINE = (
     '10.0.0.5:50000 outbound_.9080_._.productpage.bookinfo.svc.cluster.local default'
 )
 PROTOBUF = "application/x-protobuf"
+ZIPKIN_SPAN = json.dumps([{"traceId": "ab" * 16, "id": "cd" * 8, "name": "get /", "timestamp": time.time_ns() // 1000,
+                           "duration": 1000, "localEndpoint": {"serviceName": "frontend"}}])
 ENVOY = "/api/v1/ingest/envoy?namespace=bookinfo&pod=productpage-v1-5f7d8c9b6d-x2k4q"
 
 
@@ -59,7 +62,7 @@ REQUESTS = [
     ("get", "/api/v1/namespaces", {}),
     ("get", "/api/v1/tokens", {}),
     ("post", "/v1/traces", {"data": export("frontend", [span(1, 1, "GET /")]), "content_type": PROTOBUF}),
-    ("post", "/api/v2/spans", {"data": b"[]", "content_type": "application/json"}),
+    ("post", "/api/v2/spans", {"data": ZIPKIN_SPAN, "content_type": "application/json"}),
     ("post", ENVOY, {"data": LOG_LINE, "content_type": "text/plain"}),
 ]
 
