@@ -168,9 +168,13 @@ MESHVIEW_SETTLE_SECONDS = _int("MESHVIEW_SETTLE_SECONDS", 10)
 MESHVIEW_TRACE_RETENTION_SECONDS = _seconds("MESHVIEW_TRACE_RETENTION", "7d")
 MESHVIEW_TRAFFIC_RETENTION_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION", "7d")
 # Traffic rollups by tier (each at most MESHVIEW_TRAFFIC_RETENTION): 10-second rows answer the
-# ragged ends of recent windows, 1-minute rows those of older ones, 10-minute rows the rest.
+# ragged ends of recent windows, 1-minute and 10-minute rows those of older ones, hourly and
+# daily rows the rest (Kiali offers windows up to 30 days).
 MESHVIEW_TRAFFIC_RETENTION_10S_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_10S", "1d")
 MESHVIEW_TRAFFIC_RETENTION_1M_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_1M", "7d")
+MESHVIEW_TRAFFIC_RETENTION_10M_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_10M", "7d")
+MESHVIEW_TRAFFIC_RETENTION_1H_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_1H", "30d")
+MESHVIEW_TRAFFIC_RETENTION_1D_SECONDS = _seconds("MESHVIEW_TRAFFIC_RETENTION_1D", "30d")
 # How long a span waits in the pairing store for its other half, and how many may wait.
 MESHVIEW_SPAN_PAIR_SECONDS = _int("MESHVIEW_SPAN_PAIR_SECONDS", 10)
 MESHVIEW_SPAN_PAIR_MAX = _int("MESHVIEW_SPAN_PAIR_MAX", 200_000)

@@ -22,11 +22,14 @@ LOOKBACK_SECONDS = 3600
 PROMETHEUS_TIMEOUT_S = 5.0
 
 
-def traffic(start: int, end: int, where: Q, by: Sequence[str]) -> list[dict[str, Any]]:
+def traffic(start: int, end: int, where: Q, by: Sequence[str], measures: Sequence[str]) -> list[dict[str, Any]]:
     """Sum the traffic rollups of the buckets that start in [start, end] per `by` columns,
-    through the one reader every reader of traffic uses: `sum_requests`, the latency histogram
-    `sum_latency_i`. The bucket that started at `end`, still filling, counts."""
-    return rollups.read(rollups.TRAFFIC, start, end + 1, where, by)
+    through the one reader every reader of traffic uses: one dict per key with the `by` columns
+    and the sums of `measures` under their own names. The bucket that started at `end`, still
+    filling, counts."""
+    names = (*by, *measures)
+    return [dict(zip(names, row, strict=True)) for row in rollups.read(rollups.TRAFFIC, start, end + 1, where, by,
+                                                                       measures)]
 
 
 def _node_columns(spec: RuleSpec, side: str) -> dict[str, str]:
@@ -89,19 +92,20 @@ def rollup_rows(spec: RuleSpec, now: int) -> list[Row]:
     if below:
         # Nodes seen in the lookback count, with the requests of their buckets in the window.
         by.append("bucket")
-    found = traffic(start - LOOKBACK_SECONDS if below else start, now, _rollup_filter(spec), by)
+    measures = ("requests", *LATENCY_COLUMNS) if spec.kind == "latency" else ("requests",)
+    found = traffic(start - LOOKBACK_SECONDS if below else start, now, _rollup_filter(spec), by, measures)
     reported = {tuple(r[c] for c in edge_columns) for r in found if r["reporter"] == "destination"}
     rows = []
     for r in found:
         if r["reporter"] == "source" and tuple(r[c] for c in edge_columns) in reported:
             continue
         labels = {label: r[column] for label, column in identity.items()}
-        requests_ = float(r["sum_requests"]) if not below or r["bucket"] >= start else 0.0
+        requests_ = float(r["requests"]) if not below or r["bucket"] >= start else 0.0
         row = Row(identity=labels, requests=requests_)
         if spec.kind == "error_rate":
             row.errors = requests_ if is_error(spec, r["protocol"], r["response_code"], r["grpc_status"]) else 0.0
         elif spec.kind == "latency":
-            row.latency_counts = tuple(int(r[f"sum_{c}"] or 0) for c in LATENCY_COLUMNS)
+            row.latency_counts = tuple(int(r[c] or 0) for c in LATENCY_COLUMNS)
         elif spec.kind == "unknown_traffic":
             labels["unknown_reason"] = r["unknown_reason"] or "unknown"
         rows.append(row)

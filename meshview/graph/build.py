@@ -200,6 +200,7 @@ def collect_samples(request: GraphRequest) -> tuple[list[TrafficSample], list[st
         duration=options.duration_s,
         namespaces=options.namespaces,
         cluster=options.cluster_name,
+        latency=options.appender("responseTime"),
     )
     samples: list[TrafficSample] = []
     warnings: list[str] = []

@@ -199,6 +199,24 @@ class TrafficRollupTenMinutes(TrafficEdge):
         indexes = [models.Index(fields=["bucket"], name="mesh_rollup_10m_bucket")]
 
 
+class TrafficRollupHour(TrafficEdge):
+    """Access-log traffic per 1-hour bucket, rolled up from the 10-minute tier."""
+
+    class Meta:
+        db_table = "mesh_traffic_rollup_1h"
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_1h_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_1h_bucket")]
+
+
+class TrafficRollupDay(TrafficEdge):
+    """Access-log traffic per day (UTC), rolled up from the 1-hour tier."""
+
+    class Meta:
+        db_table = "mesh_traffic_rollup_1d"
+        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_1d_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_1d_bucket")]
+
+
 # The requests that spans show, by the identities of the graph's nodes (`meshview.traces.traffic`).
 SPAN_ROLLUP_DIMENSIONS = (
     "bucket",
@@ -291,6 +309,20 @@ class SpanRollupTenMinutes(SpanTrafficEdge):
         indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_10m_bucket")]
 
 
+class SpanRollupHour(SpanTrafficEdge):
+    class Meta:
+        db_table = "mesh_span_rollup_1h"
+        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_1h_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_1h_bucket")]
+
+
+class SpanRollupDay(SpanTrafficEdge):
+    class Meta:
+        db_table = "mesh_span_rollup_1d"
+        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_1d_edge")]
+        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_1d_bucket")]
+
+
 DEPENDENCY_DIMENSIONS = ("bucket", "parent_namespace", "parent", "child_namespace", "child")
 DEPENDENCY_MEASURES = ("calls",)
 
@@ -333,6 +365,22 @@ class DependencyRollupTenMinutes(ServiceDependency):
         db_table = "mesh_dependency_rollup_10m"
         constraints = [
             models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_10m_edge")
+        ]
+
+
+class DependencyRollupHour(ServiceDependency):
+    class Meta:
+        db_table = "mesh_dependency_rollup_1h"
+        constraints = [
+            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_1h_edge")
+        ]
+
+
+class DependencyRollupDay(ServiceDependency):
+    class Meta:
+        db_table = "mesh_dependency_rollup_1d"
+        constraints = [
+            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_1d_edge")
         ]
 
 

@@ -320,7 +320,7 @@ def dependency_links(
     if service:
         where &= Q(parent=service) | Q(child=service)
     rows = rollups.read(rollups.DEPENDENCIES, start_s, end_s, where, dimensions=("parent", "child"))
-    return sorted((row["parent"], row["child"], int(row["sum_calls"])) for row in rows)
+    return sorted((parent, child, int(calls)) for parent, child, calls in rows)
 
 
 def recent_trace_ids(limit: int, trace_ids: Iterable[str] = (), *, access: NamespaceAccess) -> list[str]:

@@ -164,7 +164,9 @@ def test_the_endpoint_is_in_the_openapi_schema(client: Client) -> None:
     assert {"namespace", "workload", "direction", "sourceWorkload", "destinationService", "step", "queryTime"} <= names
 
 
-@pytest.mark.parametrize(("duration", "step"), [(600, 10), (3600, 60), (6 * 3600, 360), (7 * 86400, 10200)])
+@pytest.mark.parametrize(
+    ("duration", "step"), [(600, 10), (3600, 60), (6 * 3600, 360), (7 * 86400, 10800), (90 * 86400, 172800)]
+)
 def test_the_default_step_holds_whole_buckets_of_the_coarsest_tier_that_fits(duration: int, step: int) -> None:
     from meshview.graph.api.metrics import default_step
 

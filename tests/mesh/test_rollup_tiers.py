@@ -1,5 +1,5 @@
-"""Rollup tiers: 10-second rows roll up into 1-minute and 10-minute ones, and every window reads
-the same totals whichever tiers answer it, ragged ends included."""
+"""Rollup tiers: 10-second rows roll up into 1-minute, 10-minute, hourly and daily ones, and
+every window reads the same totals whichever tiers answer it, ragged ends included."""
 
 import time
 from datetime import UTC, datetime
@@ -19,8 +19,17 @@ from tests.graph import spansim
 
 pytestmark = pytest.mark.django_db
 NOW = time.time()
-T0 = int(NOW - 3 * 3600) // 600 * 600  # three hours ago, on a 10-minute boundary
-MINUTES = (0, 1, 7, 9, 10, 13, 24, 31, 32, 47)
+DAY = 86400
+MIDNIGHT = int(NOW) // DAY * DAY - 2 * DAY  # the start of the day before yesterday (UTC): every tier holds it
+T0 = MIDNIGHT - 30 * 60  # half an hour before it, on a 10-minute boundary
+# Minutes after T0: across the midnight, a few hours later, and just before the next midnight.
+MINUTES = (0, 1, 7, 9, 10, 13, 24, 31, 32, 47, 95, 6 * 60 + 2, 24 * 60 + 25, 24 * 60 + 29)
+
+
+@pytest.fixture(autouse=True)
+def _fine_tiers_kept(settings) -> None:
+    """Every tier keeps the fixture's days, so that only the watermarks decide what is read."""
+    settings.MESHVIEW_TRAFFIC_RETENTION_10S_SECONDS = 7 * DAY
 
 
 def feed(minutes: tuple[int, ...] = MINUTES, second: int = 17) -> None:
@@ -42,16 +51,20 @@ def totals(family: rollups.Family, start: int, end: int) -> dict:
 
 
 def read(family: rollups.Family, start: int, end: int) -> dict:
-    measure = "sum_requests" if "requests" in family.measures else "sum_calls"
-    return {tuple(r[d] for d in family.dimensions[1:]): r[measure] for r in rollups.read(family, start, end, now=NOW)}
+    measure = family.measures[0]  # requests, or calls for dependencies
+    return {row[:-1]: row[-1] for row in rollups.read(family, start, end, measures=(measure,), now=NOW)}
 
 
 WINDOWS = [
+    (MIDNIGHT, MIDNIGHT + DAY),  # a whole day
+    (MIDNIGHT, MIDNIGHT + 3600),  # a whole hour
     (T0, T0 + 3600),  # whole 10-minute buckets
     (T0 - 600, T0 + 50 * 60),
     (T0 + 15, T0 + 31 * 60 + 25),  # ragged at both ends, inside 10-second buckets
     (T0 + 60 * 7 + 30, T0 + 60 * 13),  # ragged start, minute end
     (T0 + 60, T0 + 61),
+    (T0 + 10, MIDNIGHT + DAY + 25 * 60 + 30),  # a day, an hour, 10 minutes, minutes and seconds at each end
+    (T0 - DAY, T0 + 2 * DAY),  # beyond the traffic at both ends
 ]
 
 
@@ -72,10 +85,12 @@ def test_every_tier_gives_the_same_totals_and_ragged_ends_are_exact(family: roll
         with CaptureQueriesContext(connection) as queries:
             assert read(family, *window) == expected[window], window
         assert len(queries) == 2
-    with CaptureQueriesContext(connection) as queries:
-        read(family, T0, T0 + 3600)
-    tiers_read = queries.captured_queries[-1]["sql"]
-    assert family.tiers[2]._meta.db_table in tiers_read  # the coarse tier answered
+    for window, tier in (((MIDNIGHT, MIDNIGHT + DAY), 4), ((MIDNIGHT, MIDNIGHT + 3600), 3), ((T0, T0 + 3600), 2)):
+        with CaptureQueriesContext(connection) as queries:
+            read(family, *window)
+        tables = [t._meta.db_table for t in family.tiers]
+        read_from = {t for t in tables if f'"{t}"' in queries.captured_queries[-1]["sql"]}
+        assert read_from == {tables[tier]}, window  # the coarsest tier that fits answered alone
 
 
 def test_traffic_that_arrives_after_its_buckets_were_rolled_up_still_counts() -> None:
@@ -88,16 +103,26 @@ def test_traffic_that_arrives_after_its_buckets_were_rolled_up_still_counts() ->
             assert read(family, *window) == totals(family, *window), (family.name, window)
 
 
-def test_each_tier_keeps_its_own_retention() -> None:
-    from django.test import override_settings
-
+@pytest.mark.parametrize("tier", range(len(rollups.RESOLUTIONS)), ids=lambda t: f"{rollups.RESOLUTIONS[t]}s")
+def test_each_tier_keeps_its_own_retention(tier: int, settings) -> None:
+    names = ("10S", "1M", "10M", "1H", "1D")
     feed(minutes=(0, 1))
     rollups.roll_up(NOW)
-    with override_settings(MESHVIEW_TRAFFIC_RETENTION_10S_SECONDS=3600):
-        rollups.delete_expired(NOW)
-        for family in rollups.FAMILIES:
-            assert not family.tiers[0]._default_manager.exists()
-            assert family.tiers[1]._default_manager.exists() and family.tiers[2]._default_manager.exists()
-            # the expired 10-second tier is answered by the coarser one that holds it
-            window = (T0, T0 + 120)
-            assert sum(read(family, *window).values()) > 0
+    window = (T0, T0 + 120)
+    expected = {family.name: read(family, *window) for family in rollups.FAMILIES}
+    setattr(settings, f"MESHVIEW_TRAFFIC_RETENTION_{names[tier]}_SECONDS", 3600)
+    rollups.delete_expired(NOW)
+    for family in rollups.FAMILIES:
+        kept = [t._default_manager.exists() for t in family.tiers]
+        assert kept == [level != tier for level in range(len(family.tiers))], family.name
+        # the expired tier's part of the window is answered by another that holds it
+        assert read(family, *window) == expected[family.name]
+
+
+def test_no_tier_outlives_the_overall_retention(settings) -> None:
+    feed(minutes=(0, 1))
+    rollups.roll_up(NOW)
+    settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS = 3600
+    rollups.delete_expired(NOW)
+    for family in rollups.FAMILIES:
+        assert not any(t._default_manager.exists() for t in family.tiers), family.name

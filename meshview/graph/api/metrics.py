@@ -37,9 +37,15 @@ def read_rollups(window: SeriesWindow, selection: Q) -> list[dict[str, Any]]:
     response, from the coarsest tier whose buckets fit in a step."""
     coarsest = max(r for r in rollups.RESOLUTIONS if window.step % r == 0)
     rows = rollups.read(
-        rollups.TRAFFIC, window.first, window.end, selection, dimensions=("bucket", *GROUPING), coarsest=coarsest
+        rollups.TRAFFIC,
+        window.first,
+        window.end,
+        selection,
+        dimensions=("bucket", *GROUPING),
+        measures=MEASURES,
+        coarsest=coarsest,
     )
-    return [{**{k: row[k] for k in ("bucket", *GROUPING)}, **{m: row[f"sum_{m}"] for m in MEASURES}} for row in rows]
+    return [dict(zip(("bucket", *GROUPING, *MEASURES), row, strict=True)) for row in rows]
 
 
 def default_step(duration: int) -> int:

@@ -14,12 +14,15 @@ class SourceError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """The graph's time window, unix seconds: [end - duration, end)."""
+    """The graph's time window, unix seconds: [end - duration, end). `latency` says whether the
+    samples must carry latency histograms: only a graph that shows response times (Kiali's
+    `responseTime` appender) needs them, and they are most of what a rollup row sums."""
 
     end: int
     duration: int
     namespaces: frozenset[str]
     cluster: str
+    latency: bool = True
 
     @property
     def start(self) -> int:

@@ -9,19 +9,30 @@ A workload is in the cluster its last ingest request named (``cluster``), else i
 destination Istio names no cluster for (graph/telemetry/istio/util/util.go HandleDestination).
 """
 
+from typing import Any
+
 from django.db.models import Q
 
-from meshview.graph.samples import UNKNOWN, Endpoint, Telemetry, TrafficSample
+from meshview.graph.samples import UNKNOWN, UNKNOWN_SOURCE, Endpoint, Telemetry, TrafficSample
 from meshview.graph.sources import Window
 from meshview.mesh import rollups
 from meshview.mesh.clusters import PASSTHROUGH_SERVICES
 from meshview.mesh.gateways import gateway_kind
-from meshview.mesh.models import LATENCY_COLUMNS, Workload
+from meshview.mesh.models import LATENCY_COLUMNS, ROLLUP_DIMENSIONS, Workload
 
 NAME: Telemetry = "accesslogs"
 
 
-def _rows(window: Window) -> list[dict]:
+# Column positions in the rows `_rows` reads: the dimensions, then the measures.
+_DIMENSIONS = ROLLUP_DIMENSIONS[1:]  # all but the bucket
+(_REPORTER, _SOURCE_NAMESPACE, _SOURCE_WORKLOAD, _SOURCE_APP, _SOURCE_VERSION, _SOURCE_ROLE, _NAMESPACE, _WORKLOAD,
+ _APP, _VERSION, _SERVICE, _SERVICE_NAME, _SERVICE_NAMESPACE, _PROTOCOL, _CODE, _GRPC_STATUS, _FLAGS, _MTLS,
+ _UNKNOWN_REASON) = range(len(_DIMENSIONS))
+_COUNTS = ("requests", "bytes_received", "bytes_sent")
+_LATENCY = ("duration_sum_ms", *LATENCY_COLUMNS)
+
+
+def _rows(window: Window) -> list[list]:
     where = None
     if window.namespaces:
         names = list(window.namespaces)
@@ -30,36 +41,33 @@ def _rows(window: Window) -> list[dict]:
             | Q(destination_namespace__in=names)
             | Q(destination_service_namespace__in=names)
         )
-    return rollups.read(rollups.TRAFFIC, window.start, window.end, where)
+    measures = _COUNTS + _LATENCY if window.latency else _COUNTS
+    return [list(row) for row in rollups.read(rollups.TRAFFIC, window.start, window.end, where, measures=measures)]
 
 
-def _edge(row: dict) -> tuple:
+def _edge(row: list) -> tuple:
     """Who called whom: the workload when the request reached one, else the service."""
-    reached = row["destination_workload"] != UNKNOWN
-    destination = row["destination_workload"] if reached else row["destination_service"]
-    return (row["source_namespace"], row["source_workload"], row["destination_namespace"], destination)
+    destination = row[_WORKLOAD] if row[_WORKLOAD] != UNKNOWN else row[_SERVICE]
+    return (row[_SOURCE_NAMESPACE], row[_SOURCE_WORKLOAD], row[_NAMESPACE], destination)
 
 
 def collect(window: Window) -> list[TrafficSample]:
-    """Return the samples of the rollups in `window`, one per rollup key."""
+    """Return the samples of the rollups in `window`, one per rollup key; with latency
+    histograms when `window.latency` asks for them."""
     rows = _rows(window)
     # A TCP server side names no service; the client side of the same edge does.
     services = {
-        _edge(r): (r["destination_service"], r["destination_service_name"], r["destination_service_namespace"])
+        _edge(r): (r[_SERVICE], r[_SERVICE_NAME], r[_SERVICE_NAMESPACE])
         for r in rows
-        if r["reporter"] == "source" and r["destination_service"]
+        if r[_REPORTER] == "source" and r[_SERVICE]
     }
     for row in rows:
-        if row["reporter"] == "destination" and not row["destination_service"] and _edge(row) in services:
-            (row["destination_service"], row["destination_service_name"],
-             row["destination_service_namespace"]) = services[_edge(row)]
-    reported = {_edge(r) for r in rows if r["reporter"] == "destination"}
+        if row[_REPORTER] == "destination" and not row[_SERVICE] and _edge(row) in services:
+            row[_SERVICE], row[_SERVICE_NAME], row[_SERVICE_NAMESPACE] = services[_edge(row)]
+    reported = {_edge(r) for r in rows if r[_REPORTER] == "destination"}
     clusters, proxied = _inventory() if rows else ({}, set())
-    return [
-        _sample(row, window.cluster, clusters, proxied)
-        for row in rows
-        if row["reporter"] == "destination" or _edge(row) not in reported
-    ]
+    sample = _Samples(window.cluster, clusters, proxied)
+    return [sample(row) for row in rows if row[_REPORTER] == "destination" or _edge(row) not in reported]
 
 
 def _inventory() -> tuple[dict[tuple[str, str], str], set[tuple[str, str]]]:
@@ -75,61 +83,58 @@ def _inventory() -> tuple[dict[tuple[str, str], str], set[tuple[str, str]]]:
     return clusters, proxied
 
 
-def _sample(row: dict, home: str, clusters: dict[tuple[str, str], str],
-            proxied: set[tuple[str, str]]) -> TrafficSample:
-    cluster = clusters.get((row["source_namespace"], row["source_workload"]), home)
-    if row["source_workload"] == UNKNOWN:
-        source = Endpoint(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
-    else:
-        source = Endpoint(
-            cluster,
-            row["source_namespace"],
-            row["source_workload"],
-            row["source_app"],
-            row["source_version"],
-            gateway=gateway_kind(row["source_role"]),
+class _Samples:
+    """Turns rollup rows into samples, sharing one Endpoint per identity (the engine caches by
+    them)."""
+
+    def __init__(self, home: str, clusters: dict[tuple[str, str], str], proxied: set[tuple[str, str]]) -> None:
+        self.home, self.clusters, self.proxied = home, clusters, proxied
+        self.endpoints: dict[tuple, Endpoint] = {}
+
+    def _endpoint(self, *fields: Any) -> Endpoint:
+        found = self.endpoints.get(fields)
+        if found is None:
+            found = self.endpoints[fields] = Endpoint(*fields)
+        return found
+
+    def __call__(self, row: list) -> TrafficSample:
+        home, clusters = self.home, self.clusters
+        cluster = clusters.get((row[_SOURCE_NAMESPACE], row[_SOURCE_WORKLOAD]), home)
+        if row[_SOURCE_WORKLOAD] == UNKNOWN:
+            source = UNKNOWN_SOURCE
+        else:
+            source = self._endpoint(cluster, row[_SOURCE_NAMESPACE], row[_SOURCE_WORKLOAD], row[_SOURCE_APP],
+                                    row[_SOURCE_VERSION], "", gateway_kind(row[_SOURCE_ROLE]))
+        host = row[_SERVICE]
+        if row[_WORKLOAD] != UNKNOWN:
+            workload = (row[_NAMESPACE], row[_WORKLOAD])
+            destination = self._endpoint(clusters.get(workload, home), *workload, row[_APP], row[_VERSION],
+                                         row[_SERVICE_NAME], None, "", None, workload not in self.proxied)
+        else:
+            # Reached no workload: a terminal service node. Kiali's unknown destination (no
+            # service named: no route, no upstream host) is in namespace unknown; an external
+            # host is drawn in the caller's namespace.
+            external = bool(host) and not row[_SERVICE_NAMESPACE] and host not in PASSTHROUGH_SERVICES
+            namespace = (row[_SERVICE_NAMESPACE] or row[_SOURCE_NAMESPACE]) if row[_SERVICE_NAME] else UNKNOWN
+            destination = self._endpoint(cluster, namespace, UNKNOWN, UNKNOWN, UNKNOWN, row[_SERVICE_NAME], None, "",
+                                         "MESH_EXTERNAL" if external else None)
+        requests, bytes_received, bytes_sent = row[len(_DIMENSIONS):len(_DIMENSIONS) + 3]
+        latency = row[len(_DIMENSIONS) + 3:]
+        tcp = row[_PROTOCOL] == "tcp"
+        return TrafficSample(
+            source=source,
+            destination=destination,
+            protocol=row[_PROTOCOL],
+            response_code=row[_CODE],
+            grpc_status=row[_GRPC_STATUS] or None,
+            response_flags=row[_FLAGS],
+            mtls=bool(row[_MTLS]),
+            requests=requests,
+            latency_counts=None if tcp or not latency else tuple(latency[1:]),
+            duration_sum_ms=latency[0] if latency else 0.0,
+            bytes_sent=bytes_sent,
+            bytes_received=bytes_received,
+            upstream_host=host or None,
+            unknown_reason=row[_UNKNOWN_REASON] or None,
+            telemetry=NAME,
         )
-    host = row["destination_service"]
-    external = bool(host) and not row["destination_service_namespace"] and host not in PASSTHROUGH_SERVICES
-    if row["destination_workload"] != UNKNOWN:
-        destination = Endpoint(
-            clusters.get((row["destination_namespace"], row["destination_workload"]), home),
-            row["destination_namespace"],
-            row["destination_workload"],
-            row["destination_app"],
-            row["destination_version"],
-            service=row["destination_service_name"],
-            missing_sidecar=(row["destination_namespace"], row["destination_workload"]) not in proxied,
-        )
-    else:
-        # Reached no workload: a terminal service node (external hosts are drawn in the caller's namespace).
-        destination = Endpoint(
-            cluster,
-            # Kiali's unknown destination (no service named: no route, no upstream host) is in
-            # namespace unknown; an external host is drawn in the caller's namespace.
-            (row["destination_service_namespace"] or row["source_namespace"]) if row["destination_service_name"]
-            else UNKNOWN,
-            UNKNOWN,
-            UNKNOWN,
-            UNKNOWN,
-            service=row["destination_service_name"],
-            service_entry="MESH_EXTERNAL" if external else None,
-        )
-    tcp = row["protocol"] == "tcp"
-    return TrafficSample(
-        source=source,
-        destination=destination,
-        protocol=row["protocol"],
-        response_code=row["response_code"],
-        grpc_status=row["grpc_status"] or None,
-        response_flags=row["response_flags"],
-        mtls=row["mtls"],
-        requests=row["sum_requests"],
-        latency_counts=None if tcp else tuple(row[f"sum_{c}"] for c in LATENCY_COLUMNS),
-        duration_sum_ms=row["sum_duration_sum_ms"],
-        bytes_sent=row["sum_bytes_sent"],
-        bytes_received=row["sum_bytes_received"],
-        upstream_host=host or None,
-        unknown_reason=row["unknown_reason"] or None,
-        telemetry=NAME,
-    )

@@ -24,36 +24,46 @@ NAME: Final = "spans"
 _DIMENSIONS = SPAN_ROLLUP_DIMENSIONS[1:]  # all but the bucket
 
 
-def _rows(window: Window) -> list[dict[str, Any]]:
-    """The window's rollup rows summed per key, the waiting callers added in."""
+_COUNTS = ("requests", "bytes_received", "bytes_sent")
+_LATENCY = ("duration_sum_ms", *LATENCY_COLUMNS)
+
+
+def _rows(window: Window) -> list[tuple[Any, ...]]:
+    """The window's rollup rows summed per key (the dimensions but the bucket, then the
+    measures: the counts, and the latency when `window.latency` asks for it), the waiting
+    callers added in."""
     where = None
     if window.namespaces:
         names = list(window.namespaces)
         where = Q(source_namespace__in=names) | Q(destination_namespace__in=names)
-    rows = rollups.read(rollups.SPANS, window.start, window.end, where)
+    measures = _COUNTS + _LATENCY if window.latency else _COUNTS
+    rows = rollups.read(rollups.SPANS, window.start, window.end, where, measures=measures)
     first, end = (ceil(t / rollups.BUCKET_SECONDS) * rollups.BUCKET_SECONDS for t in (window.start, window.end))
     waiting = pairing.waiting_callers(first * 10**9, end * 10**9).requests
     if not waiting:
         return rows
-    merged = {tuple(row[d] for d in _DIMENSIONS): row for row in rows}
-    for key, measures in waiting.items():
-        row = dict(zip(_DIMENSIONS, key[1:], strict=True))
-        if window.namespaces and not {row["source_namespace"], row["destination_namespace"]} & window.namespaces:
+    positions = [SPAN_ROLLUP_MEASURES.index(m) for m in measures]
+    namespaces = (_DIMENSIONS.index("source_namespace"), _DIMENSIONS.index("destination_namespace"))
+    merged = {row[: len(_DIMENSIONS)]: list(row[len(_DIMENSIONS) :]) for row in rows}
+    for key, all_measures in waiting.items():
+        dimensions = key[1:]
+        if window.namespaces and not {dimensions[i] for i in namespaces} & window.namespaces:
             continue
-        found = merged.get(key[1:])
+        values = [all_measures[i] for i in positions]
+        found = merged.get(dimensions)
         if found is None:
-            merged[key[1:]] = {**row, **{f"sum_{m}": v for m, v in zip(SPAN_ROLLUP_MEASURES, measures, strict=True)}}
+            merged[dimensions] = values
         else:
-            for m, v in zip(SPAN_ROLLUP_MEASURES, measures, strict=True):
-                found[f"sum_{m}"] += v
-    return list(merged.values())
+            merged[dimensions] = [a + b for a, b in zip(found, values, strict=True)]
+    return [(*dimensions, *values) for dimensions, values in merged.items()]
 
 
 def collect(window: Window) -> list[TrafficSample]:
     """Return the samples of the requests whose caller's span started in the window's 10-second
     buckets, one per source, destination, protocol, response code, gRPC status, mTLS,
     addressed host and unknown reason; only edges with an end in ``window.namespaces`` when it
-    is not empty. Raises django.db.DatabaseError when the rollups cannot be read."""
+    is not empty; with latency histograms when ``window.latency`` asks for them. Raises
+    django.db.DatabaseError when the rollups cannot be read."""
     endpoints: dict[tuple, Endpoint] = {}  # shared, as the engine caches by them
 
     def endpoint(*fields: str) -> Endpoint:
@@ -69,24 +79,31 @@ def collect(window: Window) -> list[TrafficSample]:
 
     samples = []
     for row in _rows(window):
-        tcp = row["protocol"] == "tcp"
+        (source_cluster, source_namespace, source_workload, source_app, source_version, source_gateway,
+         destination_cluster, destination_namespace, destination_workload, destination_app, destination_version,
+         destination_gateway, destination_service, destination_service_entry, upstream_host, protocol,
+         response_code, grpc_status, mtls, unknown_reason) = row[: len(_DIMENSIONS)]
+        requests, bytes_received, bytes_sent = row[len(_DIMENSIONS) : len(_DIMENSIONS) + 3]
+        latency = row[len(_DIMENSIONS) + 3 :]
+        tcp = protocol == "tcp"
         samples.append(
             TrafficSample(
-                source=endpoint(*(row[f"source_{f}"] for f in ("cluster", "namespace", "workload", "app", "version",
-                                                              "gateway")), "", ""),
-                destination=endpoint(*(row[f"destination_{f}"] for f in (
-                    "cluster", "namespace", "workload", "app", "version", "gateway", "service", "service_entry"))),
-                protocol=row["protocol"],
-                response_code=row["response_code"],
-                grpc_status=row["grpc_status"] or None,
-                mtls=row["mtls"],
-                requests=int(row["sum_requests"]),
-                latency_counts=None if tcp else tuple(int(row[f"sum_{c}"]) for c in LATENCY_COLUMNS),
-                duration_sum_ms=float(row["sum_duration_sum_ms"]),
-                bytes_sent=float(row["sum_bytes_sent"]),
-                bytes_received=float(row["sum_bytes_received"]),
-                upstream_host=row["upstream_host"] or None,
-                unknown_reason=row["unknown_reason"] or None,
+                source=endpoint(source_cluster, source_namespace, source_workload, source_app, source_version,
+                                source_gateway, "", ""),
+                destination=endpoint(destination_cluster, destination_namespace, destination_workload,
+                                     destination_app, destination_version, destination_gateway, destination_service,
+                                     destination_service_entry),
+                protocol=protocol,
+                response_code=response_code,
+                grpc_status=grpc_status or None,
+                mtls=bool(mtls),
+                requests=int(requests),
+                latency_counts=None if tcp or not latency else tuple(int(c) for c in latency[1:]),
+                duration_sum_ms=float(latency[0]) if latency else 0.0,
+                bytes_sent=float(bytes_sent),
+                bytes_received=float(bytes_received),
+                upstream_host=upstream_host or None,
+                unknown_reason=unknown_reason or None,
                 telemetry=NAME,
             )
         )
