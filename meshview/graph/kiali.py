@@ -16,7 +16,7 @@ import networkx as nx
 
 from meshview.graph.engine import EdgeTraffic, GraphOptions, build_graph, paused_gc
 from meshview.graph.samples import Endpoint, TrafficSample
-from meshview.mesh.latency import quantile
+from meshview.mesh.latency import quantiles
 
 HEALTHY, DEGRADED, FAILURE, NA = "Healthy", "Degraded", "Failure", "NA"
 _SEVERITY = {NA: 0, HEALTHY: 1, DEGRADED: 2, FAILURE: 3}
@@ -281,11 +281,10 @@ def _response_times(traffic: EdgeTraffic) -> dict[str, str] | None:
     count = sum(histogram)
     if not count:
         return None
-    # quantile() is None only for an empty histogram, so "or 0.0" never applies
-    return {"avg": format_rate(traffic.duration_sum_ms / count),
-            "p50": format_rate(quantile(histogram, 0.5) or 0.0),
-            "p95": format_rate(quantile(histogram, 0.95) or 0.0),
-            "p99": format_rate(quantile(histogram, 0.99) or 0.0)}
+    p50, p95, p99 = quantiles(histogram, (0.5, 0.95, 0.99))
+    # quantiles() are None only for an empty histogram, so "or 0.0" never applies
+    return {"avg": format_rate(traffic.duration_sum_ms / count), "p50": format_rate(p50 or 0.0),
+            "p95": format_rate(p95 or 0.0), "p99": format_rate(p99 or 0.0)}
 
 
 def _node_traffic(inbound: dict[str, list[float]], outbound: dict[str, list[float]],
