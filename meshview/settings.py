@@ -77,6 +77,10 @@ def _database(url: str, data_dir: Path) -> dict:
             "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # A graph groups tens of thousands of rollup rows by key: with PostgreSQL's 4 MB
+            # default that aggregate sorts on disk (0.7-1 s for a 1,000-workload mesh) instead
+            # of hashing in memory (0.2 s).
+            "OPTIONS": {"options": "-c work_mem=32MB"},
             "TEST": {"NAME": f"test_{database}"},
         }
     raise ImproperlyConfigured(
