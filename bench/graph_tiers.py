@@ -3,8 +3,8 @@
 Loading: the synthetic mesh of ``bench/graph.py`` (about 1,000 workloads, 8,800 rollup keys per
 bucket) is written as access-log rollups into exactly the tier buckets that ``rollups.read``
 plans for the window, as the beat task would have left them: the watermarks say each coarse tier
-is complete up to the last of its buckets that ended ``rollup_lag_seconds`` before the window's
-end, and every bucket the plan reads holds every key (a dense mesh, busy all the time). A
+is complete up to the last of its buckets that ended ``rollup_lag_seconds`` before now, and
+every bucket the plan reads holds every key (a dense mesh, busy all the time). A
 bucket the plan does not read is not written: it would change nothing but the loading time.
 
 The window ends now, as a live graph's does (``--end midnight`` ends it on a UTC midnight, the
@@ -39,9 +39,9 @@ from meshview.graph.engine import APPENDERS, GraphOptions
 KIALI_PAGE_APPENDERS = APPENDERS - {"responseTime"}
 
 
-def write_planned_tiers(windows: list[tuple[int, int]], end: int) -> tuple[dict[int, int], frozenset[str]]:
-    """Write the synthetic mesh's rows into every tier bucket `rollups.read` plans for
-    `windows`, set the watermarks as the roll-up task leaves them at `end`, and return the rows
+def write_planned_tiers(windows: list[tuple[int, int]], end: int, now: int) -> tuple[dict[int, int], frozenset[str]]:
+    """Write the synthetic mesh's rows into every tier bucket `rollups.read` plans at `now` for
+    `windows`, set the watermarks as the roll-up task leaves them at `now`, and return the rows
     written per tier resolution and the mesh's namespaces."""
     from django.db import connection, transaction
 
@@ -53,13 +53,13 @@ def write_planned_tiers(windows: list[tuple[int, int]], end: int) -> tuple[dict[
     graph_bench.store_rollups(samples)  # one window's rows in the 10-second tier: the template below
     columns = ROLLUP_DIMENSIONS + ROLLUP_MEASURES
     others = ", ".join(columns[1:])
-    horizon = end - rollups.rollup_lag_seconds()
+    horizon = now - rollups.rollup_lag_seconds()
     until, complete = {}, horizon
     for resolution in rollups.RESOLUTIONS[1:]:
         until[resolution] = complete = min(horizon, complete) // resolution * resolution
     buckets: dict[int, set[int]] = {}
     for start, stop in windows:
-        for level, first, last in rollups._plan(start, stop, until, end):
+        for level, first, last in rollups._plan(start, stop, until, now):
             resolution = rollups.RESOLUTIONS[level]
             buckets.setdefault(level, set()).update(range(first, last, resolution))
     written = {}
@@ -110,10 +110,11 @@ def main() -> None:
     graph_bench.setup_database(args.database_url)
     from django.db import connection
 
-    end = int(time.time()) if args.end == "now" else int(time.time()) // 86400 * 86400
+    now = int(time.time())
+    end = now if args.end == "now" else now // 86400 * 86400
     hours = [int(h) for h in args.hours.split(",")]
     windows = [(end - h * 3600, end) for h in hours] + [(end - 600, end)]
-    written, namespaces = write_planned_tiers(windows, end)
+    written, namespaces = write_planned_tiers(windows, end, now)
     tiers = ", ".join(f"{r}s: {n:,}" for r, n in written.items())
     print(f"{connection.vendor}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; window ends "
           f"{args.end} ({end}); rows written per tier: {tiers}")
