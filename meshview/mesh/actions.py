@@ -23,6 +23,7 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from meshview.core.bulk import append_rows
 from meshview.core.metrics import INGESTED
 from meshview.envoy.parser import LogParser
 from meshview.live.broadcast import signal_change
@@ -198,7 +199,7 @@ def record_access_logs(
             # two transactions at once (each unseen by the other until it commits). Taken before
             # any row lock, so that no transaction waits for a row while holding it.
             _lock_waiting_records(exclusive=bool(twins))
-        _insert_rows(RequestTwin._meta.db_table, _TWIN_COLUMNS, kept)
+        append_rows(RequestTwin._meta.db_table, _TWIN_COLUMNS, kept)
         # An endpoint that was reached but never wrote a record has no proxy: note its address
         # (without a workload) so /api/v1/workloads can flag the service as missing its sidecar.
         moment = datetime.fromtimestamp(now, UTC)
@@ -210,7 +211,7 @@ def record_access_logs(
             ignore_conflicts=True,
         )
         waiting = _still_waiting(waiting, rollups)
-        _insert_rows(PendingRequest._meta.db_table, _PENDING_COLUMNS, waiting)
+        append_rows(PendingRequest._meta.db_table, _PENDING_COLUMNS, waiting)
         if twins and PendingRequest.objects.exists():
             _settle_with_twins(rollups, twins)
         _settle_expired(rollups, now)
@@ -319,23 +320,6 @@ def _address_owners(ips: set[str]) -> dict[str, Peer]:
             for ip, *peer in cursor.fetchall():
                 owners[ip] = Peer(*peer)
     return owners
-
-
-def _insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Append `rows` to `table`: one COPY on PostgreSQL, one executemany elsewhere."""
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # psycopg's COPY, past Django's cursor: its errors still become Django's DatabaseError.
-            with connection.wrap_database_errors, cursor.cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def _attribute_client_side(

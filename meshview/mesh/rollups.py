@@ -136,24 +136,52 @@ def _watermarks(family: Family, lock: Literal["", "share", "update"] = "") -> di
 
 
 def _upsert(table: str, family: Family, rows: Rows) -> None:
-    """Add `rows` to `table`, summing the measures of keys other batches wrote."""
+    """Add `rows` to `table`, summing the measures of keys other batches wrote.
+
+    Keys are written in sorted order, so concurrent writers lock rows in the same order and
+    cannot deadlock. On PostgreSQL the rows go in with COPY into a temporary table and from there
+    into `table` with one statement; on SQLite with multi-row INSERTs through the sqlite3 cursor.
+    Either way no driver turns thousands of values into SQL text in Python."""
     if not rows:
         return
     columns = ", ".join(family.columns)
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in family.measures)
-    placeholders = "(" + ", ".join(["%s"] * len(family.columns)) + ")"
-    per_statement = max(1, _VARIABLES_PER_STATEMENT // len(family.columns))
-    # Sorted keys: concurrent writers lock rows in the same order and cannot deadlock.
+    conflict = f"ON CONFLICT ({', '.join(family.dimensions)}) DO UPDATE SET {updates}"
     items = [(*key, *measures) for key, measures in sorted(rows.items())]
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), per_statement):
-            chunk = items[start : start + per_statement]
-            # Only constant identifiers and placeholders are formatted in; values are parameters.
+    if connection.vendor == "postgresql":
+        # In a transaction (the caller's, else its own): the temporary table empties at commit.
+        with (
+            transaction.atomic(savepoint=False),
+            connection.wrap_database_errors,
+            connection.connection.cursor() as cursor,
+        ):
+            # Only constant identifiers are formatted in; values go through COPY.
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608
-                f"ON CONFLICT ({', '.join(family.dimensions)}) DO UPDATE SET {updates}",
-                [value for row in chunk for value in row],
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {table}_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {columns} FROM {table} WITH NO DATA"
             )
+            with cursor.copy(f"COPY {table}_incoming ({columns}) FROM STDIN") as copy:
+                for item in items:
+                    copy.write_row(item)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_incoming "  # noqa: S608
+                f"ORDER BY {', '.join(family.dimensions)} {conflict}"
+            )
+            cursor.execute(f"TRUNCATE {table}_incoming")
+        return
+    placeholders = "(" + ", ".join(["?"] * len(family.columns)) + ")"
+    per_statement = max(1, _VARIABLES_PER_STATEMENT // len(family.columns))
+    cursor = connection.connection.cursor()
+    try:
+        with connection.wrap_database_errors:
+            for start in range(0, len(items), per_statement):
+                chunk = items[start : start + per_statement]
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} {conflict}",  # noqa: S608
+                    [value for row in chunk for value in row],
+                )
+    finally:
+        cursor.close()
 
 
 def write(family: Family, rows: Rows) -> None:

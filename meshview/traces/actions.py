@@ -291,7 +291,7 @@ def _copy(spans: Sequence[Span], rows: Iterable[tuple]) -> list[Span]:
     raw = connection.connection  # the psycopg 3 connection, inside Django's transaction
     new: list[Span] = []
     new_rows: list[tuple] = []
-    with raw.cursor() as cursor:
+    with connection.wrap_database_errors, raw.cursor() as cursor:
         cursor.execute(
             "SELECT trace_id, span_id, content_hash FROM traces_span WHERE trace_id = ANY(%s) AND span_id = ANY(%s)",
             [sorted({span.trace_id for span in spans}), sorted({span.span_id for span in spans})],
@@ -336,15 +336,16 @@ def _insert(spans: Sequence[Span], rows: list[tuple]) -> list[Span]:
     stored: set[tuple[str, str, int]] = set()
     cursor = connection.connection.cursor()  # inside Django's transaction
     try:
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            cursor.execute(
-                f"INSERT INTO traces_span ({_COLUMNS}) VALUES "  # noqa: S608  (constant identifiers)
-                + ", ".join([placeholders] * len(chunk))
-                + f" {_STORED}",
-                [value for row in chunk for value in row],
-            )
-            stored.update(cursor.fetchall())
+        with connection.wrap_database_errors:
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start : start + _ROWS_PER_INSERT]
+                cursor.execute(
+                    f"INSERT INTO traces_span ({_COLUMNS}) VALUES "  # noqa: S608  (constant identifiers)
+                    + ", ".join([placeholders] * len(chunk))
+                    + f" {_STORED}",
+                    [value for row in chunk for value in row],
+                )
+                stored.update(cursor.fetchall())
     finally:
         cursor.close()
     new = []

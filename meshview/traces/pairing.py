@@ -14,11 +14,13 @@ that reached no traced workload and a child without its parent is not kept; both
 in `meshview_span_pairing_dropped_total`.
 """
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from django.conf import settings
 from django.db import connection
 
+from meshview.core.bulk import append_rows
 from meshview.core.metrics import PAIRING_DROPPED
 from meshview.mesh import rollups
 from meshview.traces.model import SPAN_KIND_SERVER, Resource, Span
@@ -38,6 +40,7 @@ from meshview.traces.traffic import (
 
 PARENT, CHILDREN = "parent", "children"  # what a waiting row waits for
 _CHUNK = 500  # values per IN (...) list
+_HALF_COLUMNS = ("trace_id", "span_id", "parent_span_id", "waiting", "start_ns", "facts", "received_at")
 _PARENT_COLUMNS = ("trace_id", "span_id", "parent_span_id", "kind", "start_ns", "end_ns", "status_code",
                    "resource_key", "service_name", "attributes")
 
@@ -135,26 +138,20 @@ def _release_callers(callers: set[SpanId]) -> None:
         _delete_returning(rows)
 
 
-def _row(facts: SpanFacts, waiting: str, now: float) -> SpanHalf:
-    return SpanHalf(
-        trace_id=facts.trace_id,
-        span_id=facts.span_id,
-        parent_span_id=facts.parent_span_id,
-        waiting=waiting,
-        start_ns=facts.start_ns,
-        facts=facts.as_json(),
-        received_at=now,
-    )
+def _row(facts: SpanFacts, waiting: str, now: float) -> tuple:
+    """A waiting row (values in _HALF_COLUMNS order)."""
+    return (facts.trace_id, facts.span_id, facts.parent_span_id, waiting, facts.start_ns,
+            json.dumps(facts.as_json()), now)
 
 
-def _keep(rows: list[SpanHalf], facts: list[SpanFacts], tally: Tally) -> None:
+def _keep(rows: list[tuple], facts: list[SpanFacts], tally: Tally) -> None:
     """Store the waiting rows the cap leaves room for; settle the others at once."""
     if not rows:
         return
     room = max(0, settings.MESHVIEW_SPAN_PAIR_MAX - SpanHalf.objects.count())
-    SpanHalf.objects.bulk_create(rows[:room], batch_size=1000)
+    append_rows(SpanHalf._meta.db_table, _HALF_COLUMNS, rows[:room])
     for row, dropped in zip(rows[room:], facts[room:], strict=True):
-        if row.waiting == CHILDREN:
+        if row[3] == CHILDREN:
             tally.unreached(dropped)
     if len(rows) > room:
         PAIRING_DROPPED.inc(len(rows) - room)
