@@ -22,7 +22,10 @@ For PostgreSQL (a scratch database ``mvbench_spans_<pid>``, created and dropped 
    seven days produce (written straight into the 10-second tier: generating 10 million spans
    would take longer than the rest together), rolls them up as beat does, and times
    ``/jaeger/api/dependencies?lookback=604800000`` (p50 and max of ``--repeat``). Baseline: the
-   same request with a one-hour lookback.
+   same request with a one-hour lookback. Then the page a user sees: a ``serve`` process on the
+   same database and headless Chromium (Playwright, /usr/bin/chromium) open meshview's
+   dependencies page (Jaeger's System Architecture) and time it until its graph is drawn, and
+   then the choice of the 7-day lookback until that answer's graph is drawn.
 
     .venv/bin/python bench/span_traffic.py [--database postgresql|sqlite] [--parts export,graph,dependencies]
         [--spans 1000000] [--repeat 5] [--postgres postgresql://postgres@127.0.0.1:5432]
@@ -44,6 +47,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -308,6 +312,50 @@ def part_dependencies(repeat: int) -> None:
         hour = get(3_600_000)
     print(f"  /jaeger/api/dependencies?lookback=7d: p50 {ms(statistics.median(week))}, max {ms(max(week))}")
     print(f"    baseline, lookback=1h: p50 {ms(statistics.median(hour))}")
+    page_hour, page_week = dependencies_page(repeat)
+    print(f"  the dependencies page (System Architecture) in Chromium, lookback 7d chosen until drawn: "
+          f"best {ms(min(page_week))}, median {ms(statistics.median(page_week))}")
+    print(f"    baseline, the page opened (lookback 1h) until drawn: best {ms(min(page_hour))}, "
+          f"median {ms(statistics.median(page_hour))}")
+
+
+def _week_of_dependencies(response: Any) -> bool:
+    return "/jaeger/api/dependencies" in response.url and f"lookback={SEVEN_DAYS * 1000}" in response.url
+
+
+def dependencies_page(repeat: int) -> tuple[list[float], list[float]]:
+    """Open meshview's dependencies page in headless Chromium against a `serve` process on the
+    bench's database; return the seconds from opening it until its graph is drawn (the default
+    lookback, 1h), and from choosing 7d until the graph of that answer is drawn (its answer
+    arrived and two frames were painted)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, Server
+
+    server = Server(Path(os.environ["MESHVIEW_DATA_DIR"]), args=("--no-worker",)).wait_ready()
+    opened, chosen = [], []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for _ in range(repeat):
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
+                started = time.perf_counter()
+                page.goto(f"{server.url}/dependencies")
+                dag = page.get_by_test_id("dependencies-dag")
+                dag.wait_for(timeout=30000)
+                opened.append(time.perf_counter() - started)
+                assert int(dag.get_attribute("data-edges")) >= 4
+                started = time.perf_counter()
+                with page.expect_response(_week_of_dependencies):
+                    page.get_by_test_id("dependencies-lookback").select_option("7d")
+                # The graph of the answer is drawn in the frames after it arrives.
+                page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+                chosen.append(time.perf_counter() - started)
+                page.close()
+            browser.close()
+    finally:
+        server.stop()
+    return opened, chosen
 
 
 def main() -> None:

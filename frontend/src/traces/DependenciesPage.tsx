@@ -10,6 +10,10 @@ import { serviceColors } from './model/colors';
 import { LOOKBACKS } from './model/search';
 import './traces.css';
 
+// Dependencies come from the rollups, kept a week by default (MESHVIEW_TRAFFIC_RETENTION), so
+// the page reaches further back than a trace search does.
+const DEPENDENCY_LOOKBACKS = [...LOOKBACKS, { value: '7d', label: 'Last 7 days', us: 7 * 24 * 3600e6 }];
+
 export function DependenciesPage() {
   useTitle('System architecture');
   const [lookback, setLookback] = useState('1h');
@@ -18,7 +22,7 @@ export function DependenciesPage() {
 
   useEffect(() => {
     const controller = new AbortController();
-    const us = LOOKBACKS.find((l) => l.value === lookback)?.us ?? 3600e6;
+    const us = DEPENDENCY_LOOKBACKS.find((l) => l.value === lookback)?.us ?? 3600e6;
     setError('');
     fetchDependencies(Date.now(), us / 1000, controller.signal)
       .then(setLinks)
@@ -50,7 +54,7 @@ export function DependenciesPage() {
         <h1 className="toolbar-title">System architecture</h1>
         <span className="muted">Services and the calls between them, from the spans.</span>
         <span className="toolbar-spacer" />
-        <SelectControl label="Lookback" testid="dependencies-lookback" options={LOOKBACKS} value={lookback} onChange={setLookback} />
+        <SelectControl label="Lookback" testid="dependencies-lookback" options={DEPENDENCY_LOOKBACKS} value={lookback} onChange={setLookback} />
       </div>
       {error ? (
         <div className="banner banner-error" role="alert">
