@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 
+from meshview.core import bulk
 from meshview.mesh.models import (
     DEPENDENCY_DIMENSIONS,
     DEPENDENCY_MEASURES,
@@ -54,7 +55,6 @@ from meshview.mesh.models import (
 
 RESOLUTIONS = (10, 60, 600, 3600, 86400)  # seconds per bucket of each tier, finest first
 BUCKET_SECONDS = RESOLUTIONS[0]
-_VARIABLES_PER_STATEMENT = 30000  # under SQLite's limit of bound variables
 
 Measures = Sequence[float]
 Rows = Mapping[tuple, Measures]
@@ -136,52 +136,16 @@ def _watermarks(family: Family, lock: Literal["", "share", "update"] = "") -> di
 
 
 def _upsert(table: str, family: Family, rows: Rows) -> None:
-    """Add `rows` to `table`, summing the measures of keys other batches wrote.
-
-    Keys are written in sorted order, so concurrent writers lock rows in the same order and
-    cannot deadlock. On PostgreSQL the rows go in with COPY into a temporary table and from there
-    into `table` with one statement; on SQLite with multi-row INSERTs through the sqlite3 cursor.
-    Either way no driver turns thousands of values into SQL text in Python."""
-    if not rows:
-        return
-    columns = ", ".join(family.columns)
+    """Add `rows` to `table`, summing the measures of keys other batches wrote. Keys go in
+    sorted, so concurrent writers lock rows in the same order and cannot deadlock."""
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in family.measures)
-    conflict = f"ON CONFLICT ({', '.join(family.dimensions)}) DO UPDATE SET {updates}"
-    items = [(*key, *measures) for key, measures in sorted(rows.items())]
-    if connection.vendor == "postgresql":
-        # In a transaction (the caller's, else its own): the temporary table empties at commit.
-        with (
-            transaction.atomic(savepoint=False),
-            connection.wrap_database_errors,
-            connection.connection.cursor() as cursor,
-        ):
-            # Only constant identifiers are formatted in; values go through COPY.
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {table}_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
-                f"SELECT {columns} FROM {table} WITH NO DATA"
-            )
-            with cursor.copy(f"COPY {table}_incoming ({columns}) FROM STDIN") as copy:
-                for item in items:
-                    copy.write_row(item)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_incoming "  # noqa: S608
-                f"ORDER BY {', '.join(family.dimensions)} {conflict}"
-            )
-            cursor.execute(f"TRUNCATE {table}_incoming")
-        return
-    placeholders = "(" + ", ".join(["?"] * len(family.columns)) + ")"
-    per_statement = max(1, _VARIABLES_PER_STATEMENT // len(family.columns))
-    cursor = connection.connection.cursor()
-    try:
-        with connection.wrap_database_errors:
-            for start in range(0, len(items), per_statement):
-                chunk = items[start : start + per_statement]
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} {conflict}",  # noqa: S608
-                    [value for row in chunk for value in row],
-                )
-    finally:
-        cursor.close()
+    bulk.insert_rows(
+        table,
+        family.columns,
+        [(*key, *measures) for key, measures in sorted(rows.items())],
+        f"ON CONFLICT ({', '.join(family.dimensions)}) DO UPDATE SET {updates}",
+        ordered_by=family.dimensions,
+    )
 
 
 def write(family: Family, rows: Rows) -> None:

@@ -20,6 +20,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
+from meshview.core import bulk
 from meshview.core.access import EVERYTHING
 from meshview.core.metrics import INGEST_REJECTED, INGESTED
 from meshview.live.broadcast import TRACES_GROUP, publish_after_commit, signal_change
@@ -58,7 +59,6 @@ SPAN_COLUMNS = (
     "content_hash",
 )
 DAY_NS = 86_400 * 10**9
-_ROWS_PER_INSERT = max(1, 30000 // len(SPAN_COLUMNS))
 _known_partitions: set[int] = set()
 
 
@@ -308,51 +308,24 @@ def _copy(spans: Sequence[Span], rows: Iterable[tuple]) -> list[Span]:
                         new.append(span)
                         new_rows.append(row)
         except psycopg.errors.UniqueViolation:
-            stored = _copy_on_conflict(cursor, new_rows)
-            return [span for span, row in zip(new, new_rows, strict=True) if (row[0], row[1], row[-1]) in stored]
+            return _inserted(new, new_rows, bulk.insert_rows("traces_span", SPAN_COLUMNS, new_rows, _STORED))
     return new
 
 
-def _copy_on_conflict(cursor: psycopg.Cursor, rows: list[tuple]) -> set[tuple[str, str, int]]:
-    cursor.execute(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS traces_span_incoming ON COMMIT DELETE ROWS AS "  # noqa: S608
-        f"SELECT {_COLUMNS} FROM traces_span WITH NO DATA"
-    )
-    with cursor.copy(f"COPY traces_span_incoming ({_COLUMNS}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    cursor.execute(
-        f"INSERT INTO traces_span ({_COLUMNS}) SELECT {_COLUMNS} FROM traces_span_incoming {_STORED}"  # noqa: S608
-    )
-    stored = {(t, s, h) for t, s, h in cursor.fetchall()}
-    cursor.execute("TRUNCATE traces_span_incoming")
-    return stored
-
-
 def _insert(spans: Sequence[Span], rows: list[tuple]) -> list[Span]:
-    """Insert the rows of `spans` (`rows`, in order) not stored yet; return the spans stored.
-    Through the sqlite3 cursor itself: Django's would rewrite each statement's placeholders."""
-    placeholders = "(" + ", ".join(["?"] * len(SPAN_COLUMNS)) + ")"
-    stored: set[tuple[str, str, int]] = set()
-    cursor = connection.connection.cursor()  # inside Django's transaction
-    try:
-        with connection.wrap_database_errors:
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start : start + _ROWS_PER_INSERT]
-                cursor.execute(
-                    f"INSERT INTO traces_span ({_COLUMNS}) VALUES "  # noqa: S608  (constant identifiers)
-                    + ", ".join([placeholders] * len(chunk))
-                    + f" {_STORED}",
-                    [value for row in chunk for value in row],
-                )
-                stored.update(cursor.fetchall())
-    finally:
-        cursor.close()
+    """Insert the rows of `spans` (`rows`, in order) not stored yet; return the spans stored."""
+    return _inserted(spans, rows, bulk.insert_rows("traces_span", SPAN_COLUMNS, rows, _STORED))
+
+
+def _inserted(spans: Sequence[Span], rows: Sequence[tuple], stored: list[tuple]) -> list[Span]:
+    """The `spans` whose rows (`rows`, in order) are among the (trace id, span id, content
+    hash) of the rows `stored`; a span an export repeats counts once."""
+    keys = set(stored)
     new = []
     for span, row in zip(spans, rows, strict=True):
         key = (row[0], row[1], row[-1])
-        if key in stored:
-            stored.discard(key)  # an export that repeats a span stores it once
+        if key in keys:
+            keys.discard(key)
             new.append(span)
     return new
 
