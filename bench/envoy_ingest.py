@@ -301,13 +301,15 @@ def warm_up(url: str, bodies: list[Body]) -> tuple[int, int]:
 def stored_counts(query: Callable[[str], int]) -> tuple[int, int, int]:
     """(destination-reported requests, source-reported requests, records still waiting)."""
     return (
-        query("SELECT COALESCE(SUM(requests), 0) FROM mesh_traffic_rollup WHERE reporter = 'destination'"),
-        query("SELECT COALESCE(SUM(requests), 0) FROM mesh_traffic_rollup WHERE reporter = 'source'"),
+        query(f"{REQUESTS_REPORTED_BY} 'destination'"),
+        query(f"{REQUESTS_REPORTED_BY} 'source'"),
         query(f"SELECT COUNT(*) FROM {PENDING_TABLE}"),
     )
 
 
 PENDING_TABLE = "mesh_pendingrequest"
+REQUESTS_REPORTED_BY = ("SELECT COALESCE(SUM(requests), 0) FROM mesh_traffic_rollup r "
+                        "JOIN mesh_traffic_key k ON k.id = r.key_id WHERE k.reporter =")
 
 
 def run(mix: str, database: str, bodies: list[Body], args: argparse.Namespace) -> float:

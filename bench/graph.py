@@ -170,10 +170,11 @@ def render(data: Any) -> bytes:
 
 def store_rollups(samples: list[TrafficSample]) -> None:
     """Write the per-minute samples as access-log rollup rows, one bucket per minute."""
-    from django.db import connection, transaction
+    from django.db import transaction
 
+    from meshview.mesh import rollups
     from meshview.mesh.gateways import INGRESS_GATEWAY
-    from meshview.mesh.models import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
+    from meshview.mesh.models import ROLLUP_MEASURES
 
     rows: dict[tuple[Any, ...], list[float]] = {}
     minute: dict[tuple[Any, ...], int] = {}
@@ -195,13 +196,8 @@ def store_rollups(samples: list[TrafficSample]) -> None:
         totals[3] += round(s.bytes_sent)
         for i, count in enumerate(s.latency_counts or ()):
             totals[4 + i] += count
-    columns = ROLLUP_DIMENSIONS + ROLLUP_MEASURES
-    marks = ", ".join(["%s"] * len(columns))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO mesh_traffic_rollup ({', '.join(columns)}) VALUES ({marks})",
-            [(*key, *totals) for key, totals in rows.items()],
-        )
+    with transaction.atomic():
+        rollups.write(rollups.TRAFFIC, rows)
 
 
 def load(_: Any, options: GraphOptions) -> list[TrafficSample]:
@@ -277,6 +273,7 @@ def main() -> None:
             rows = cursor.fetchone()[0]
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE mesh_traffic_rollup")  # as autovacuum would have by then
+                cursor.execute("ANALYZE mesh_traffic_key")
         for appenders in (None, KIALI_PAGE_APPENDERS):
             options = GraphOptions(namespaces=namespaces, query_time=QUERY_TIME, duration_s=MINUTES * 60,
                                    graph_type=args.graph_type, appenders=appenders)

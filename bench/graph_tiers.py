@@ -46,12 +46,12 @@ def write_planned_tiers(windows: list[tuple[int, int]], end: int, now: int) -> t
     from django.db import connection, transaction
 
     from meshview.mesh import rollups
-    from meshview.mesh.models import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, RollupWatermark
+    from meshview.mesh.models import ROLLUP_MEASURES, RollupWatermark
 
     graph_bench.QUERY_TIME = end
     samples, namespaces = graph_bench.synthetic_mesh(1000)
     graph_bench.store_rollups(samples)  # one window's rows in the 10-second tier: the template below
-    columns = ROLLUP_DIMENSIONS + ROLLUP_MEASURES
+    columns = ("bucket", "key_id", *ROLLUP_MEASURES)
     others = ", ".join(columns[1:])
     horizon = now - rollups.rollup_lag_seconds()
     until, complete = {}, horizon

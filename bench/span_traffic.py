@@ -283,14 +283,9 @@ def part_dependencies(repeat: int) -> None:
             rows.append((bucket, "bookinfo", parent, "bookinfo", child, calls))
             total += calls
     started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        for i in range(0, len(rows), 5000):
-            chunk = rows[i : i + 5000]
-            cursor.execute(
-                "INSERT INTO mesh_dependency_rollup (bucket, parent_namespace, parent, child_namespace, child, calls) "
-                "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk)),
-                [v for row in chunk for v in row],
-            )
+    with transaction.atomic():
+        for i in range(0, len(rows), 50000):
+            rollups.write(rollups.DEPENDENCIES, {row[:-1]: (row[-1],) for row in rows[i : i + 50000]})
     rolled = rollups.roll_up(time.time())
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

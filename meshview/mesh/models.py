@@ -127,16 +127,16 @@ PENDING_SHAPE = (
 )
 
 
-class TrafficEdge(models.Model):
-    """Requests in one bucket of one tier and edge, as Istio's metrics would count them.
+class TrafficKey(models.Model):
+    """One edge and outcome of access-log traffic, stored once: the dimensions every rollup row
+    of it shares, in every bucket and tier (rows name it by id).
 
     `reporter` is `destination` for server-side records (source attributed) and `source` for
     client-side ones; the graph prefers destination-reported traffic, as Kiali does, and uses
-    source-reported traffic only where no destination reported the edge. `latency_i` counts
-    requests in Istio's duration bucket i (`meshview.mesh.latency`), the last one +Inf.
+    source-reported traffic only where no destination reported the edge.
     """
 
-    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    id = models.BigIntegerField(primary_key=True, help_text="hashed from the dimensions (meshview.mesh.rollups.key_id)")
     reporter = models.CharField(max_length=12)
     source_namespace = models.CharField(max_length=253)
     source_workload = models.CharField(max_length=253)
@@ -156,6 +156,21 @@ class TrafficEdge(models.Model):
     response_flags = models.CharField(max_length=128)
     mtls = models.BooleanField()
     unknown_reason = models.CharField(max_length=32)
+
+    class Meta:
+        db_table = "mesh_traffic_key"
+
+    def __str__(self) -> str:
+        return f"{self.reporter}: {self.source_workload} → {self.destination_service or self.destination_workload}"
+
+
+class TrafficEdge(models.Model):
+    """Requests of one edge and outcome (`key`) in one bucket of one tier, as Istio's metrics
+    would count them. `latency_i` counts requests in Istio's duration bucket i
+    (`meshview.mesh.latency`), the last one +Inf."""
+
+    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    key = models.ForeignKey(TrafficKey, models.DO_NOTHING, db_constraint=False, related_name="+")
     requests = models.BigIntegerField()
     duration_sum_ms = models.BigIntegerField()
     bytes_received = models.BigIntegerField()
@@ -165,7 +180,7 @@ class TrafficEdge(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.source_workload} → {self.destination_service} @ {self.bucket}: {self.requests}"
+        return f"{self.key_id} @ {self.bucket}: {self.requests}"
 
 
 for _column in LATENCY_COLUMNS:
@@ -177,8 +192,7 @@ class TrafficRollup(TrafficEdge):
 
     class Meta:
         db_table = "mesh_traffic_rollup"
-        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_traffic_rollup_key")]
 
 
 class TrafficRollupMinute(TrafficEdge):
@@ -186,8 +200,7 @@ class TrafficRollupMinute(TrafficEdge):
 
     class Meta:
         db_table = "mesh_traffic_rollup_1m"
-        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_1m_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_1m_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_traffic_rollup_1m_key")]
 
 
 class TrafficRollupTenMinutes(TrafficEdge):
@@ -195,8 +208,7 @@ class TrafficRollupTenMinutes(TrafficEdge):
 
     class Meta:
         db_table = "mesh_traffic_rollup_10m"
-        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_10m_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_10m_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_traffic_rollup_10m_key")]
 
 
 class TrafficRollupHour(TrafficEdge):
@@ -204,8 +216,7 @@ class TrafficRollupHour(TrafficEdge):
 
     class Meta:
         db_table = "mesh_traffic_rollup_1h"
-        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_1h_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_1h_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_traffic_rollup_1h_key")]
 
 
 class TrafficRollupDay(TrafficEdge):
@@ -213,8 +224,7 @@ class TrafficRollupDay(TrafficEdge):
 
     class Meta:
         db_table = "mesh_traffic_rollup_1d"
-        constraints = [models.UniqueConstraint(fields=list(ROLLUP_DIMENSIONS), name="mesh_traffic_rollup_1d_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_rollup_1d_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_traffic_rollup_1d_key")]
 
 
 # The requests that spans show, by the identities of the graph's nodes (`meshview.traces.traffic`).
@@ -244,12 +254,12 @@ SPAN_ROLLUP_DIMENSIONS = (
 SPAN_ROLLUP_MEASURES = ("requests", "duration_sum_ms", "bytes_received", "bytes_sent", *LATENCY_COLUMNS)
 
 
-class SpanTrafficEdge(models.Model):
-    """Requests that spans show, in one bucket of one tier, per source, destination and
-    outcome. Empty strings stand for "none": no gateway, no service entry, no addressed host,
-    no gRPC status, a known source (`unknown_reason`)."""
+class SpanKey(models.Model):
+    """One source, destination and outcome of the requests spans show, stored once. Empty
+    strings stand for "none": no gateway, no service entry, no addressed host, no gRPC status,
+    a known source (`unknown_reason`)."""
 
-    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    id = models.BigIntegerField(primary_key=True, help_text="hashed from the dimensions (meshview.mesh.rollups.key_id)")
     source_cluster = models.CharField(max_length=253)
     source_namespace = models.CharField(max_length=253)
     source_workload = models.CharField(max_length=253)
@@ -270,6 +280,20 @@ class SpanTrafficEdge(models.Model):
     grpc_status = models.CharField(max_length=8)
     mtls = models.BooleanField()
     unknown_reason = models.CharField(max_length=32)
+
+    class Meta:
+        db_table = "mesh_span_key"
+
+    def __str__(self) -> str:
+        return f"{self.source_workload} → {self.destination_workload}"
+
+
+class SpanTrafficEdge(models.Model):
+    """Requests that spans show of one source, destination and outcome (`key`), in one bucket
+    of one tier."""
+
+    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    key = models.ForeignKey(SpanKey, models.DO_NOTHING, db_constraint=False, related_name="+")
     requests = models.BigIntegerField()
     duration_sum_ms = models.FloatField()
     bytes_received = models.BigIntegerField()
@@ -279,7 +303,7 @@ class SpanTrafficEdge(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.source_workload} → {self.destination_workload} @ {self.bucket}: {self.requests}"
+        return f"{self.key_id} @ {self.bucket}: {self.requests}"
 
 
 for _column in LATENCY_COLUMNS:
@@ -291,97 +315,97 @@ class SpanRollup(SpanTrafficEdge):
 
     class Meta:
         db_table = "mesh_span_rollup"
-        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_span_rollup_key")]
 
 
 class SpanRollupMinute(SpanTrafficEdge):
     class Meta:
         db_table = "mesh_span_rollup_1m"
-        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_1m_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_1m_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_span_rollup_1m_key")]
 
 
 class SpanRollupTenMinutes(SpanTrafficEdge):
     class Meta:
         db_table = "mesh_span_rollup_10m"
-        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_10m_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_10m_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_span_rollup_10m_key")]
 
 
 class SpanRollupHour(SpanTrafficEdge):
     class Meta:
         db_table = "mesh_span_rollup_1h"
-        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_1h_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_1h_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_span_rollup_1h_key")]
 
 
 class SpanRollupDay(SpanTrafficEdge):
     class Meta:
         db_table = "mesh_span_rollup_1d"
-        constraints = [models.UniqueConstraint(fields=list(SPAN_ROLLUP_DIMENSIONS), name="mesh_span_rollup_1d_edge")]
-        indexes = [models.Index(fields=["bucket"], name="mesh_span_rollup_1d_bucket")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_span_rollup_1d_key")]
 
 
 DEPENDENCY_DIMENSIONS = ("bucket", "parent_namespace", "parent", "child_namespace", "child")
 DEPENDENCY_MEASURES = ("calls",)
 
 
-class ServiceDependency(models.Model):
-    """Jaeger's dependency links: parent and child spans of different services (`service.name`),
-    counted in the bucket in which the child started. The namespaces are those of the spans'
-    resources, which decide who may see the link."""
+class DependencyKey(models.Model):
+    """A dependency link of Jaeger's, stored once: parent and child services (`service.name`)
+    and the namespaces of their spans' resources, which decide who may see the link."""
 
-    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    id = models.BigIntegerField(primary_key=True, help_text="hashed from the dimensions (meshview.mesh.rollups.key_id)")
     parent_namespace = models.CharField(max_length=253, default="")
     parent = models.CharField(max_length=512)
     child_namespace = models.CharField(max_length=253, default="")
     child = models.CharField(max_length=512)
+
+    class Meta:
+        db_table = "mesh_dependency_key"
+
+    def __str__(self) -> str:
+        return f"{self.parent} → {self.child}"
+
+
+class ServiceDependency(models.Model):
+    """Calls of one dependency link (`key`: parent and child spans of different services),
+    counted in the bucket in which the child started."""
+
+    bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
+    key = models.ForeignKey(DependencyKey, models.DO_NOTHING, db_constraint=False, related_name="+")
     calls = models.BigIntegerField()
 
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.parent} → {self.child} @ {self.bucket}: {self.calls}"
+        return f"{self.key_id} @ {self.bucket}: {self.calls}"
 
 
 class DependencyRollup(ServiceDependency):
     class Meta:
         db_table = "mesh_dependency_rollup"
-        constraints = [models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_edge")]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_dependency_rollup_key")]
 
 
 class DependencyRollupMinute(ServiceDependency):
     class Meta:
         db_table = "mesh_dependency_rollup_1m"
-        constraints = [
-            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_1m_edge")
-        ]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_dependency_rollup_1m_key")]
 
 
 class DependencyRollupTenMinutes(ServiceDependency):
     class Meta:
         db_table = "mesh_dependency_rollup_10m"
-        constraints = [
-            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_10m_edge")
-        ]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_dependency_rollup_10m_key")]
 
 
 class DependencyRollupHour(ServiceDependency):
     class Meta:
         db_table = "mesh_dependency_rollup_1h"
-        constraints = [
-            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_1h_edge")
-        ]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_dependency_rollup_1h_key")]
 
 
 class DependencyRollupDay(ServiceDependency):
     class Meta:
         db_table = "mesh_dependency_rollup_1d"
-        constraints = [
-            models.UniqueConstraint(fields=list(DEPENDENCY_DIMENSIONS), name="mesh_dependency_rollup_1d_edge")
-        ]
+        constraints = [models.UniqueConstraint(fields=["bucket", "key"], name="mesh_dependency_rollup_1d_key")]
 
 
 class RollupWatermark(models.Model):

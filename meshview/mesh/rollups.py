@@ -2,8 +2,11 @@
 reading, retention.
 
 Three families of rollups share this: access-log traffic (`TRAFFIC`), the requests spans show
-(`SPANS`) and Jaeger's service dependencies (`DEPENDENCIES`). Each has a table per tier with the
-same columns: the dimensions (`bucket` first) and the measures, summed per key.
+(`SPANS`) and Jaeger's service dependencies (`DEPENDENCIES`). Each family stores its keys (the
+dimensions but the bucket: an edge and outcome) once, in a key table under an id hashed from
+them (`key_id`), and has a table per tier with the same columns: `bucket`, `key_id` and the
+measures, summed per bucket and key. Summing a window is then a GROUP BY over one integer; a
+key's dimensions are looked up once per process.
 
 - Ingest writes 10-second rows (`write`). A coarse tier is complete before its watermark
   (`RollupWatermark.rolled_until`); a row that arrives later than that for an older bucket is
@@ -14,9 +17,11 @@ same columns: the dimensions (`bucket` first) and the measures, summed per key.
   as its buckets fit exactly, finer tiers the ragged ends, all in one query that sums only the
   measures the reader asks for. A day's window reads about 24 hourly buckets, a week's about 7
   daily ones, plus the ragged ends.
-- `delete_expired` keeps each tier for its retention.
+- `delete_expired` keeps each tier for its retention. Keys are kept: there is one per edge and
+  outcome the mesh ever showed.
 """
 
+import hashlib
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -35,17 +40,20 @@ from meshview.mesh.models import (
     ROLLUP_MEASURES,
     SPAN_ROLLUP_DIMENSIONS,
     SPAN_ROLLUP_MEASURES,
+    DependencyKey,
     DependencyRollup,
     DependencyRollupDay,
     DependencyRollupHour,
     DependencyRollupMinute,
     DependencyRollupTenMinutes,
     RollupWatermark,
+    SpanKey,
     SpanRollup,
     SpanRollupDay,
     SpanRollupHour,
     SpanRollupMinute,
     SpanRollupTenMinutes,
+    TrafficKey,
     TrafficRollup,
     TrafficRollupDay,
     TrafficRollupHour,
@@ -62,33 +70,37 @@ Rows = Mapping[tuple, Measures]
 
 @dataclass(frozen=True)
 class Family:
-    """Rollup tables of one kind: one model per tier (finest first), their dimensions (`bucket`
-    first) and measures."""
+    """Rollup tables of one kind: the key model, one model per tier (finest first), the
+    dimensions (`bucket` first, then the key's) and the measures."""
 
     name: str
+    keys: type[models.Model]
     tiers: tuple[type[models.Model], ...]
     dimensions: tuple[str, ...]
     measures: tuple[str, ...]
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return self.dimensions + self.measures
+    def key_dimensions(self) -> tuple[str, ...]:
+        return self.dimensions[1:]
 
 
 TRAFFIC = Family(
     "traffic",
+    TrafficKey,
     (TrafficRollup, TrafficRollupMinute, TrafficRollupTenMinutes, TrafficRollupHour, TrafficRollupDay),
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
 )
 SPANS = Family(
     "spans",
+    SpanKey,
     (SpanRollup, SpanRollupMinute, SpanRollupTenMinutes, SpanRollupHour, SpanRollupDay),
     SPAN_ROLLUP_DIMENSIONS,
     SPAN_ROLLUP_MEASURES,
 )
 DEPENDENCIES = Family(
     "dependencies",
+    DependencyKey,
     (DependencyRollup, DependencyRollupMinute, DependencyRollupTenMinutes, DependencyRollupHour, DependencyRollupDay),
     DEPENDENCY_DIMENSIONS,
     DEPENDENCY_MEASURES,
@@ -135,39 +147,78 @@ def _watermarks(family: Family, lock: Literal["", "share", "update"] = "") -> di
     return {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS[1:]}
 
 
-def _upsert(table: str, family: Family, rows: Rows) -> None:
-    """Add `rows` to `table`, summing the measures of keys other batches wrote. Keys go in
-    sorted, so concurrent writers lock rows in the same order and cannot deadlock."""
+def key_id(dimensions: tuple) -> int:
+    """The id of the key `dimensions` (a family's key dimensions, in order): the first eight
+    bytes of their BLAKE2b hash, as a signed 64-bit integer. Every process and database gives
+    the same dimensions the same id, so ids need no look-up when written and never go stale
+    when read; n keys collide with odds of about n²/2⁶⁵ (10⁻⁸ for a million keys)."""
+    found = _IDS.get(dimensions)
+    if found is None:
+        # Length-prefixed, so no value can run into the next; numbers and booleans as integers.
+        text = "".join(
+            f"{len(v)}:{v}" if isinstance(v, str) else f"#{int(v)}" for v in dimensions
+        )
+        found = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+        if len(_IDS) > _KEYS_KEPT:
+            _IDS.clear()
+        _IDS[dimensions] = found
+    return found
+
+
+_IDS: dict[tuple, int] = {}
+_KEYS_KEPT = 200_000  # per cache; past that a cache starts again
+
+
+def _upsert(table: str, family: Family, rows: Mapping[tuple[int, int], Measures]) -> None:
+    """Add `rows` (key: bucket and key id) to `table`, summing the measures of keys other
+    batches wrote. Rows go in sorted, so concurrent writers lock them in the same order and
+    cannot deadlock."""
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in family.measures)
     bulk.insert_rows(
         table,
-        family.columns,
+        ("bucket", "key_id", *family.measures),
         [(*key, *measures) for key, measures in sorted(rows.items())],
-        f"ON CONFLICT ({', '.join(family.dimensions)}) DO UPDATE SET {updates}",
-        ordered_by=family.dimensions,
+        f"ON CONFLICT (bucket, key_id) DO UPDATE SET {updates}",
+        ordered_by=("bucket", "key_id"),
     )
 
 
 def write(family: Family, rows: Rows) -> None:
     """Add `rows` (key: the family's dimensions, bucket first and 10-second aligned; value: the
     measures in order) to the 10-second tier, and to each coarse tier already rolled up past
-    their bucket. Call it inside the ingest's transaction."""
+    their bucket; store keys not stored yet. Call it inside the ingest's transaction."""
     if not rows:
         return
+    keys: dict[int, tuple] = {}
+    by_id: dict[tuple[int, int], Measures] = {}
+    for key, measures in rows.items():
+        dimensions = key[1:]
+        found = key_id(dimensions)
+        keys[found] = dimensions
+        by_id[(key[0], found)] = measures
+    # Sorted, as the rows: concurrent writers of the same new keys wait in one order.
+    bulk.insert_rows(
+        family.keys._meta.db_table,
+        ("id", *family.key_dimensions),
+        [(found, *dimensions) for found, dimensions in sorted(keys.items())],
+        "ON CONFLICT (id) DO NOTHING",
+        ordered_by=("id",),
+    )
     until = _watermarks(family, lock="share")
-    _upsert(family.tiers[0]._meta.db_table, family, rows)
+    _upsert(family.tiers[0]._meta.db_table, family, by_id)
     for tier, resolution in zip(family.tiers[1:], RESOLUTIONS[1:], strict=True):
-        late: dict[tuple, list[float]] = {}
-        for key, measures in rows.items():
-            if key[0] < until[resolution]:
-                coarse = (key[0] // resolution * resolution, *key[1:])
+        late: dict[tuple[int, int], list[float]] = {}
+        for (bucket, found), measures in by_id.items():
+            if bucket < until[resolution]:
+                coarse = (bucket // resolution * resolution, found)
                 total = late.get(coarse)
                 if total is None:
                     late[coarse] = list(measures)
                 else:
                     for i, value in enumerate(measures):
                         total[i] += value
-        _upsert(tier._meta.db_table, family, late)
+        if late:
+            _upsert(tier._meta.db_table, family, late)
 
 
 def roll_up(now: float) -> int:
@@ -202,16 +253,15 @@ def _first_bucket(fine: type[models.Model], resolution: int, end: int) -> int:
 def _roll(
     family: Family, fine: type[models.Model], coarse: type[models.Model], resolution: int, start: int, end: int
 ) -> int:
-    dimensions = ", ".join(family.dimensions[1:])
     sums = ", ".join(f"SUM({m})" for m in family.measures)
     table = coarse._meta.db_table
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in family.measures)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(family.columns)}) "  # noqa: S608  (constant identifiers)
-            f"SELECT bucket / {resolution} * {resolution}, {dimensions}, {sums} FROM {fine._meta.db_table} "
-            f"WHERE bucket >= %s AND bucket < %s GROUP BY bucket / {resolution} * {resolution}, {dimensions} "
-            f"ON CONFLICT ({', '.join(family.dimensions)}) DO UPDATE SET {updates}",
+            f"INSERT INTO {table} (bucket, key_id, {', '.join(family.measures)}) "  # noqa: S608  (constant identifiers)
+            f"SELECT bucket / {resolution} * {resolution}, key_id, {sums} FROM {fine._meta.db_table} "
+            f"WHERE bucket >= %s AND bucket < %s GROUP BY bucket / {resolution} * {resolution}, key_id "
+            f"ON CONFLICT (bucket, key_id) DO UPDATE SET {updates}",
             [start, end],
         )
         return max(cursor.rowcount, 0)
@@ -272,41 +322,84 @@ def read(
     coarsest: int = RESOLUTIONS[-1],
 ) -> list[tuple[Any, ...]]:
     """Return the traffic of the 10-second buckets starting in [start, end) (unix seconds),
-    summed per `dimensions` (default: all but the bucket) over the rows that meet `where`: one
-    tuple per key, the values of `dimensions` then the sums of `measures` (default: all the
-    family's), in their order. Two queries: the watermarks, then every tier the window needs
-    at once. `coarsest` (one of RESOLUTIONS) bounds the tiers read, for a reader that keeps
-    `bucket` and needs buckets of at most that many seconds (a chart's steps)."""
-    dimensions = tuple(dimensions or family.dimensions[1:])
+    summed per `dimensions` (default: all but the bucket) over the keys that meet `where` (a
+    filter on the key model's fields): one tuple per distinct value of `dimensions`, those
+    values then the sums of `measures` (default: all the family's), in their order. Two
+    queries, and a third for keys this process has not read before: the watermarks, then every
+    tier the window needs at once, summed per key id. `coarsest` (one of RESOLUTIONS) bounds the
+    tiers read, for a reader that keeps `bucket` and needs buckets of at most that many
+    seconds (a chart's steps)."""
+    dimensions = tuple(dimensions or family.key_dimensions)
     measures = tuple(measures or family.measures)
     lo, hi = _ceil(math.ceil(start), BUCKET_SECONDS), _ceil(math.ceil(end), BUCKET_SECONDS)
     top = RESOLUTIONS.index(coarsest)
     pieces = _plan(lo, hi, _watermarks(family), time.time() if now is None else now, top)
     if not pieces:
         return []
+    by_bucket = "bucket" in dimensions
+    grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
+    keys = None if where is None else family.keys._default_manager.filter(where).values("id")
     querysets = []
     for level, first, last in pieces:
         query = family.tiers[level]._default_manager.filter(bucket__gte=first, bucket__lt=last)
-        if where is not None:
-            query = query.filter(where)
-        querysets.append(query.values_list(*dimensions, *measures).order_by())
+        if keys is not None:
+            query = query.filter(key_id__in=keys)
+        querysets.append(query.values_list(*grouping, *measures).order_by())
     rows = querysets[0].union(*querysets[1:], all=True) if len(querysets) > 1 else querysets[0]
     pieces_sql, params = rows.query.sql_with_params()
-    # One GROUP BY over the rows of every piece; plain tuples, as the readers unpack them.
-    # Sums of integer columns are cast back to integers (PostgreSQL sums bigints as numeric).
+    # One GROUP BY over the rows of every piece. Sums of integer columns are cast back to
+    # integers (PostgreSQL sums bigints as numeric).
     sums = ", ".join(
         f"CAST(SUM({m}) AS BIGINT)" if isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField)
         else f"SUM({m})"
         for m in measures
     )
-    group = ", ".join(dimensions)
+    group = ", ".join(grouping)
     with connection.cursor() as cursor:
         # Only constant identifiers are formatted in; values are parameters.
-        cursor.execute(
-            f"SELECT {group}, {sums} FROM ({pieces_sql}) AS pieces GROUP BY {group}",  # noqa: S608
-            params,
-        )
-        return cursor.fetchall()
+        cursor.execute(f"SELECT {group}, {sums} FROM ({pieces_sql}) AS pieces GROUP BY {group}", params)  # noqa: S608
+        summed = cursor.fetchall()
+    width = len(grouping)
+    named = _key_dimensions(family, {row[width - 1] for row in summed})
+    if dimensions == family.key_dimensions:  # one row per key already
+        return [(*named[row[0]], *row[1:]) for row in summed]
+    positions = [family.key_dimensions.index(d) if d != "bucket" else -1 for d in dimensions]
+    totals: dict[tuple, list] = {}
+    for row in summed:
+        key = named[row[width - 1]]
+        projected = tuple(row[0] if p < 0 else key[p] for p in positions)
+        found = totals.get(projected)
+        if found is None:
+            totals[projected] = list(row[width:])
+        else:
+            for i, value in enumerate(row[width:]):
+                found[i] += value
+    return [(*projected, *values) for projected, values in totals.items()]
+
+
+# Family name -> key id -> the key's dimensions, as `key_id` makes ids: an entry never goes stale.
+_KEYS: dict[str, dict[int, tuple]] = {}
+
+
+def _key_dimensions(family: Family, ids: set[int]) -> dict[int, tuple]:
+    """The dimensions of the keys `ids`, from this process's cache or the key table."""
+    cache = _KEYS.setdefault(family.name, {})
+    missing = [i for i in ids if i not in cache]
+    if not missing:
+        return cache
+    if len(cache) + len(missing) > _KEYS_KEPT:
+        cache.clear()
+    names = ", ".join(family.key_dimensions)
+    with connection.cursor() as cursor:
+        for first in range(0, len(missing), 900):
+            chunk = missing[first : first + 900]
+            cursor.execute(
+                f"SELECT id, {names} FROM {family.keys._meta.db_table} "  # noqa: S608
+                f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            cache.update((row[0], row[1:]) for row in cursor.fetchall())
+    return cache
 
 
 def delete_expired(now: float) -> int:

@@ -32,13 +32,17 @@ def post(client: Client, lines: list[str], **params: str) -> dict:
 def edges(reporter: str = "destination") -> dict[tuple, int]:
     """(source workload, destination workload or service, code, flags, reason) → requests."""
     totals: dict[tuple, int] = {}
-    for r in TrafficRollup.objects.filter(reporter=reporter):
+    for r in TrafficRollup.objects.select_related("key").filter(key__reporter=reporter):
         key = (
-            r.source_workload,
-            r.destination_workload if r.destination_workload != "unknown" else f"svc:{r.destination_service_name}",
-            r.response_code,
-            r.response_flags,
-            r.unknown_reason,
+            r.key.source_workload,
+            (
+                r.key.destination_workload
+                if r.key.destination_workload != "unknown"
+                else f"svc:{r.key.destination_service_name}"
+            ),
+            r.key.response_code,
+            r.key.response_flags,
+            r.key.unknown_reason,
         )
         totals[key] = totals.get(key, 0) + r.requests
     return totals
@@ -71,8 +75,8 @@ def test_gateway_to_sidecar_to_sidecar_is_correlated_by_request_id(client: Clien
         ("productpage-v1", "reviews-v2", 200, "-", ""): 1,
         ("reviews-v2", "ratings-v1", 200, "-", ""): 1,
     }
-    rollup = TrafficRollup.objects.get(reporter="destination", destination_workload="productpage-v1")
-    assert (rollup.source_role, rollup.destination_service, rollup.mtls) == (
+    rollup = TrafficRollup.objects.get(key__reporter="destination", key__destination_workload="productpage-v1")
+    assert (rollup.key.source_role, rollup.key.destination_service, rollup.key.mtls) == (
         "ingress-gateway",
         "productpage.bookinfo.svc.cluster.local",
         True,
@@ -98,14 +102,14 @@ def test_the_bookinfo_minute(client: Client) -> None:
     # Requests that never reached a workload exist only client-side, to the service.
     assert source[("productpage-v1", "svc:reviews", 503, "UO", "")] == 2
     assert source[("productpage-v1", "svc:ratings-canary", 404, "NR", "")] == 1
-    tcp = TrafficRollup.objects.get(reporter="destination", protocol="tcp")
-    assert (tcp.bytes_received, tcp.bytes_sent, tcp.response_code) == (512, 2048, 0)
+    tcp = TrafficRollup.objects.get(key__reporter="destination", key__protocol="tcp")
+    assert (tcp.bytes_received, tcp.bytes_sent, tcp.key.response_code) == (512, 2048, 0)
     mtls = {m: 0 for m in (True, False)}
-    for r in TrafficRollup.objects.filter(reporter="destination", destination_workload="ratings-v1"):
-        mtls[r.mtls] += r.requests
+    for r in TrafficRollup.objects.filter(key__reporter="destination", key__destination_workload="ratings-v1"):
+        mtls[r.key.mtls] += r.requests
     assert mtls == {True: 1, False: 1}
     latency = TrafficRollup.objects.get(
-        reporter="destination", destination_workload="reviews-v1", source_workload="productpage-v1"
+        key__reporter="destination", key__destination_workload="reviews-v1", key__source_workload="productpage-v1"
     )
     assert latency.duration_sum_ms == 18 * 40
     assert latency.latency_5 == 18  # 40 ms falls in the (25, 50] bucket, index 5
@@ -116,7 +120,7 @@ def test_each_request_counts_once_per_reporter_even_when_sent_twice_in_one_batch
     post(client, list(meshsim.envoy_envelopes(calls)))
     post(client, list(meshsim.envoy_envelopes(calls[:2])))  # a shipper retry re-sends two
     assert edges()[("istio-ingressgateway", "productpage-v1", 200, "-", "")] == 7
-    assert sum(TrafficRollup.objects.filter(reporter="source").values_list("requests", flat=True)) == 7
+    assert sum(TrafficRollup.objects.filter(key__reporter="source").values_list("requests", flat=True)) == 7
 
 
 def test_raw_lines_take_the_reporter_from_query_parameters(client: Client) -> None:
@@ -127,8 +131,8 @@ def test_raw_lines_take_the_reporter_from_query_parameters(client: Client) -> No
         content_type="text/plain",
     )
     assert response.json() == {"accepted": 1, "rejected": 0, "errors": []}
-    rollup = TrafficRollup.objects.get()
-    assert (rollup.reporter, rollup.source_workload, rollup.source_app, rollup.destination_service_name) == (
+    key = TrafficRollup.objects.get().key
+    assert (key.reporter, key.source_workload, key.source_app, key.destination_service_name) == (
         "source",
         "productpage-v1",
         "productpage",
@@ -212,7 +216,7 @@ def test_grpc_statuses_from_a_format_that_logs_them(client: Client) -> None:
         "\n".join(lines), content_type="text/plain",
     )
     assert response.json()["accepted"] == 4, response.json()
-    statuses = {r.grpc_status: r.requests for r in TrafficRollup.objects.filter(protocol="grpc")}
+    statuses = {r.key.grpc_status: r.requests for r in TrafficRollup.objects.filter(key__protocol="grpc")}
     assert statuses == {"0": 3, "14": 1}
 
 
@@ -240,5 +244,5 @@ def test_a_gateway_known_by_configuration_is_a_root_not_a_sidecar(client: Client
     calls = [Call(edge, SERVICES["productpage"], PRODUCTPAGE, start=START)]
     with override_settings(MESHVIEW_GATEWAYS={("edge", "envoy-edge"): "ingress-gateway"}):
         post(client, list(meshsim.envoy_envelopes(calls)))
-    rollup = TrafficRollup.objects.get(reporter="destination")
-    assert (rollup.source_workload, rollup.source_role) == ("envoy-edge", "ingress-gateway")
+    rollup = TrafficRollup.objects.get(key__reporter="destination")
+    assert (rollup.key.source_workload, rollup.key.source_role) == ("envoy-edge", "ingress-gateway")

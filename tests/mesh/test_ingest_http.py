@@ -83,7 +83,7 @@ def test_istio_json_records_are_read_from_ndjson(client: Client) -> None:
     }
     answer = client.post(f"/api/v1/ingest/envoy?{REPORTER}", json.dumps(record), content_type="application/x-ndjson")
     assert answer.json()["accepted"] == 1
-    assert TrafficRollup.objects.get().destination_service_name == "details"
+    assert TrafficRollup.objects.get().key.destination_service_name == "details"
 
 
 @pytest.mark.usefixtures("anon")
@@ -193,8 +193,9 @@ def test_two_web_processes_share_the_two_sides_of_each_request(tmp_path: Path) -
 
     actions.settle_expired()  # within the window: only twins can settle what is left
     assert PendingRequest.objects.count() == 0
-    rows = TrafficRollup.objects.filter(reporter="destination")
-    assert {(r.source_workload, r.destination_workload) for r in rows} == {("istio-ingressgateway", "productpage-v1")}
+    rows = TrafficRollup.objects.filter(key__reporter="destination")
+    edges = {(r.key.source_workload, r.key.destination_workload) for r in rows}
+    assert edges == {("istio-ingressgateway", "productpage-v1")}
     assert sum(r.requests for r in rows) == 30
 
 
@@ -270,8 +271,8 @@ def test_every_acknowledged_line_survives_kill_9_of_the_web_process(tmp_path: Pa
     for thread in threads:
         thread.join()
     assert acknowledged["server"] > 0 and acknowledged["client"] > 0
-    destination = sum(TrafficRollup.objects.filter(reporter="destination").values_list("requests", flat=True))
-    source = sum(TrafficRollup.objects.filter(reporter="source").values_list("requests", flat=True))
+    destination = sum(TrafficRollup.objects.filter(key__reporter="destination").values_list("requests", flat=True))
+    source = sum(TrafficRollup.objects.filter(key__reporter="source").values_list("requests", flat=True))
     waiting = PendingRequest.objects.count()
     # At most the body in flight when the process died may also have committed.
     unacknowledged = 500 * in_flight["server"] + server_lines * in_flight["client"]

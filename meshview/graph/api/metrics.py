@@ -18,7 +18,7 @@ from meshview.core.access import NamespaceAccess, request_access
 from meshview.graph.build import BadGraphRequest, _duration
 from meshview.graph.series import LATENCY_KEYS, SeriesWindow, series
 from meshview.mesh import rollups
-from meshview.mesh.models import TrafficRollup, TrafficRollupMinute
+from meshview.mesh.models import TrafficKey, TrafficRollup, TrafficRollupMinute
 from meshview.mesh.unknown import UNKNOWN
 
 KINDS = ("workload", "app", "service")
@@ -80,11 +80,12 @@ class Selector:
         """A service's requests: the rollups that name it, and the server sides that name no
         service (their callers were outside the mesh) of workloads it sent to in the window."""
         named = Q(destination_service_namespace=namespace, destination_service_name=name)
+        keys = TrafficKey.objects.values("id")
         # The 10-second tier holds the last day, the minute tier the week before.
         reached = Q()
         for tier in (TrafficRollup, TrafficRollupMinute):
-            workloads = tier.objects.filter(bucket__gte=self.start, bucket__lt=self.end).filter(named)
-            reached |= Q(destination_workload__in=workloads.values("destination_workload"))
+            workloads = tier.objects.filter(bucket__gte=self.start, bucket__lt=self.end, key__in=keys.filter(named))
+            reached |= Q(destination_workload__in=workloads.values("key__destination_workload"))
         return named | (Q(destination_service="", destination_namespace=namespace) & reached)
 
     def as_destination(self, namespace: str, kind: str, name: str, version: str) -> Q:

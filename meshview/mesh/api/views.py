@@ -18,7 +18,7 @@ from meshview.core.metrics import INGEST_REFUSED
 from meshview.envoy.parser import LogParser
 from meshview.mesh import actions
 from meshview.mesh.identity import cluster_from_params, reporter_from_params
-from meshview.mesh.models import Address, TrafficRollup, Workload
+from meshview.mesh.models import Address, TrafficKey, TrafficRollup, Workload
 
 KINDS = {"text/plain": "text", "application/x-ndjson": "ndjson", "application/json": "ndjson"}
 RETRY_AFTER_SECONDS = "5"
@@ -143,7 +143,8 @@ class NamespaceListView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         names = set(Workload.objects.values_list("namespace", flat=True).distinct())
-        names |= set(TrafficRollup.objects.values_list("destination_service_namespace", flat=True).distinct())
+        recent = TrafficKey.objects.filter(id__in=TrafficRollup.objects.values("key_id"))
+        names |= set(recent.values_list("destination_service_namespace", flat=True).distinct())
         names.discard("")
         names.discard("unknown")
         access = request_access(request)

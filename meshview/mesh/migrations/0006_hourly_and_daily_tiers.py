@@ -12,7 +12,8 @@ def create_watermarks(apps, schema_editor):
     """One watermark per family and new tier, created here so ingest can always lock it."""
     watermark = apps.get_model("mesh", "RollupWatermark")
     watermark.objects.bulk_create(
-        [watermark(family=f, resolution=r, rolled_until=0) for f in FAMILIES for r in NEW_TIERS]
+        [watermark(family=f, resolution=r, rolled_until=0) for f in FAMILIES for r in NEW_TIERS],
+        ignore_conflicts=True,  # kept when the migration was unapplied
     )
 
 
