@@ -75,7 +75,7 @@ def test_the_namespace_rule_applies(client: Client, hops: list[Hop]) -> None:
 @pytest.mark.usefixtures("stored")
 def test_query_count_is_fixed(client: Client, hops: list[Hop], django_assert_num_queries) -> None:
     hop = next(h for h in hops if h.traced)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         assert lookup(client, hop.request_id) == [hop.trace_id.hex()]
 
 

@@ -361,7 +361,7 @@ def test_storage_that_cannot_write_answers_503_with_retry_after(client: Client) 
 
 def test_the_trace_list_pages_through_summaries(client: Client, django_assert_max_num_queries) -> None:
     bookinfo(client)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(2):
         first = client.get("/api/v1/traces", {"service": "frontend", "limit": "1"}).json()
     assert [t["traceId"] for t in first["results"]] == [T2]
     assert first["results"][0]["spanCount"] == 1
@@ -377,6 +377,52 @@ def test_the_trace_list_pages_through_summaries(client: Client, django_assert_ma
     assert client.get("/api/v1/traces", {"limit": "1000"}).status_code == 400
     assert client.get("/api/v1/traces", {"minDuration": "soon"}).status_code == 400
     assert "/api/v1/traces" in client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+
+
+def test_summaries_count_orphans_until_their_parents_arrive(client: Client, django_assert_num_queries) -> None:
+    """Spans of one trace in several exports: before the root arrives its children are orphans
+    and the trace has no root; a parent is looked for in its own trace only."""
+    from meshview.core.access import EVERYTHING
+    from meshview.traces.queries import summaries
+
+    headless, other = f"{20:032x}", f"{21:032x}"
+    error = tr.Status(code=2, message="boom")
+    cart = [
+        span(20, 2, "SELECT cart", parent=1, start_ms=5, dur_ms=20),
+        span(20, 3, "GET /price", parent=2, start_ms=6, dur_ms=30, status=error),
+        span(20, 4, "GET /stock", parent=9, start_ms=7),
+    ]
+    assert send(client, export("cart", cart)).status_code == 200
+    elsewhere = [span(21, 5, "GET /cart", parent=1), span(21, 6, "SELECT", parent=5)]
+    assert send(client, export("cart", elsewhere)).status_code == 200
+    with django_assert_num_queries(1):
+        before, unrelated = summaries([headless, other, f"{22:032x}"], access=EVERYTHING)
+    assert (before["traceId"], before["rootServiceName"], before["rootOperationName"]) == (headless, "", "")
+    assert (before["spanCount"], before["errorSpanCount"], before["orphanSpanCount"]) == (3, 1, 2)
+    assert (unrelated["traceId"], unrelated["orphanSpanCount"]) == (other, 1)  # span 1 of trace 20 is not its parent
+    late_root = span(20, 1, "GET /checkout", start_ms=1, dur_ms=40)
+    assert send(client, export("frontend", [late_root, span(20, 8, "GET /other-root", start_ms=3)])).status_code == 200
+    window = {
+        "query.startTimeMin": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW_NS / 1e9 - 60)),
+        "query.startTimeMax": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW_NS / 1e9 + 60)),
+    }
+    (after,) = client.get("/jaeger/api/v3/trace-summaries", {**window, "query.serviceName": "frontend"}).json()[
+        "summaries"
+    ]
+    assert after == {
+        "traceId": headless,
+        "rootServiceName": "frontend",
+        "rootOperationName": "GET /checkout",
+        "minStartTimeUnixNano": str(NOW_NS + 10**6),
+        "maxEndTimeUnixNano": str(NOW_NS + 41 * 10**6),
+        "spanCount": 5,
+        "errorSpanCount": 1,
+        "orphanSpanCount": 1,
+        "services": [
+            {"name": "cart", "spanCount": 3, "errorSpanCount": 1},
+            {"name": "frontend", "spanCount": 2, "errorSpanCount": 0},
+        ],
+    }
 
 
 @pytest.mark.postgres
