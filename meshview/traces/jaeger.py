@@ -1,8 +1,8 @@
 """Stored spans as Jaeger's query API answers them.
 
 ``jaeger_trace`` renders the v1 trace JSON (what Grafana's Jaeger data source and the Jaeger
-UI's trace page read), ``otlp_json`` the OTLP JSON of the v3 API, ``trace_summary`` one item of
-v3's trace-summaries, ``dependencies`` the v1 dependency links; ``attribute_string`` is the
+UI's trace page read), ``otlp_json`` the OTLP JSON of the v3 API (its trace summaries come
+from ``queries.summaries``), ``dependencies`` the v1 dependency links; ``attribute_string`` is the
 string form of an attribute value that tag search compares (see ``model``).
 """
 
@@ -338,49 +338,3 @@ def otlp_json(spans: Iterable[Span], resources: Mapping[str, Resource]) -> dict[
             ],
         })
     return {"resourceSpans": resource_spans}
-
-
-# --- v3 trace summaries ---------------------------------------------------------------------
-
-def trace_summary(spans: Sequence[Span], resources: Mapping[str, Resource]) -> dict[str, Any]:
-    """Return one item of Jaeger v3's trace-summaries: ``traceId``, the root span's service and
-    operation, ``minStartTimeUnixNano`` and ``maxEndTimeUnixNano`` (decimal strings), span,
-    error-span and orphan-span counts, and per service (sorted by name) its span and error
-    counts.
-
-    The root is the earliest span without a parent; failing that the earliest orphan (a span
-    whose parent is not in the trace); failing that the earliest span. Raises ValueError for an
-    empty trace."""
-    if not spans:
-        raise ValueError("a trace has at least one span")
-
-    def service_of(span: Span) -> str:
-        resource = resources.get(span.resource_key)
-        return resource.service_name if resource is not None else span.service_name
-
-    span_ids = {span.span_id for span in spans}
-    orphans = [span for span in spans if span.parent_span_id and span.parent_span_id not in span_ids]
-    roots = [span for span in spans if not span.parent_span_id] or orphans or list(spans)
-    root = min(roots, key=lambda span: span.start_ns)
-    services: dict[str, list[int]] = {}
-    errors = 0
-    for span in spans:
-        counts = services.setdefault(service_of(span), [0, 0])
-        counts[0] += 1
-        if span.status_code == STATUS_ERROR:
-            counts[1] += 1
-            errors += 1
-    return {
-        "traceId": root.trace_id,
-        "rootServiceName": service_of(root),
-        "rootOperationName": root.name,
-        "minStartTimeUnixNano": str(min(span.start_ns for span in spans)),
-        "maxEndTimeUnixNano": str(max(span.end_ns for span in spans)),
-        "spanCount": len(spans),
-        "errorSpanCount": errors,
-        "orphanSpanCount": len(orphans),
-        "services": [
-            {"name": name, "spanCount": counts[0], "errorSpanCount": counts[1]}
-            for name, counts in sorted(services.items())
-        ],
-    }

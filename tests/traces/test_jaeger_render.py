@@ -17,7 +17,6 @@ from meshview.traces.jaeger import (
     jaeger_tag,
     jaeger_trace,
     otlp_json,
-    trace_summary,
 )
 from meshview.traces.model import Resource, Span
 
@@ -140,8 +139,6 @@ def test_events_become_logs_with_an_event_field() -> None:
 def test_an_empty_trace_is_refused() -> None:
     with pytest.raises(ValueError):
         jaeger_trace([], RESOURCES)
-    with pytest.raises(ValueError):
-        trace_summary([], RESOURCES)
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -159,26 +156,6 @@ def test_attribute_string_is_the_form_search_compares(value: object, text: str) 
 def test_jaeger_tag_types_binary_as_base64() -> None:
     assert jaeger_tag("payload", {"bytesValue": base64.b64encode(b"\x01\x02").decode()}) == {
         "key": "payload", "type": "binary", "value": "AQI="}
-
-
-def test_trace_summary_counts_spans_errors_orphans_and_services() -> None:
-    spans = [
-        span("00000000000000a2", parent="00000000000000a1", resource=CART, name="GET /cart", status_code=2,
-             start_ns=START + 100, end_ns=START + 900),
-        span("00000000000000a1", name="GET /", start_ns=START + 10, end_ns=START + 5_000),
-        span("00000000000000a3", parent="00000000000000ff", resource=CART, status_code=2,
-             start_ns=START + 1, end_ns=START + 9_000),
-    ]
-    assert trace_summary(spans, RESOURCES) == {
-        "traceId": TRACE, "rootServiceName": "frontend", "rootOperationName": "GET /",
-        "minStartTimeUnixNano": str(START + 1), "maxEndTimeUnixNano": str(START + 9_000),
-        "spanCount": 3, "errorSpanCount": 2, "orphanSpanCount": 1,
-        "services": [{"name": "cart", "spanCount": 2, "errorSpanCount": 2},
-                     {"name": "frontend", "spanCount": 1, "errorSpanCount": 0}],
-    }
-    # Without a root span, the earliest orphan names the trace.
-    headless = trace_summary(spans[:1] + spans[2:], RESOURCES)
-    assert (headless["rootOperationName"], headless["orphanSpanCount"]) == ("op", 2)
 
 
 def test_dependencies_add_up_repeated_pairs() -> None:
