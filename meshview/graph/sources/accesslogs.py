@@ -32,7 +32,7 @@ _COUNTS = ("requests", "bytes_received", "bytes_sent")
 _LATENCY = ("duration_sum_ms", *LATENCY_COLUMNS)
 
 
-def _rows(window: Window) -> list[list]:
+def _rows(window: Window) -> list[tuple]:
     where = None
     if window.namespaces:
         names = list(window.namespaces)
@@ -42,10 +42,10 @@ def _rows(window: Window) -> list[list]:
             | Q(destination_service_namespace__in=names)
         )
     measures = _COUNTS + _LATENCY if window.latency else _COUNTS
-    return [list(row) for row in rollups.read(rollups.TRAFFIC, window.start, window.end, where, measures=measures)]
+    return rollups.read(rollups.TRAFFIC, window.start, window.end, where, measures=measures)
 
 
-def _edge(row: list) -> tuple:
+def _edge(row: tuple) -> tuple:
     """Who called whom: the workload when the request reached one, else the service."""
     destination = row[_WORKLOAD] if row[_WORKLOAD] != UNKNOWN else row[_SERVICE]
     return (row[_SOURCE_NAMESPACE], row[_SOURCE_WORKLOAD], row[_NAMESPACE], destination)
@@ -61,13 +61,20 @@ def collect(window: Window) -> list[TrafficSample]:
         for r in rows
         if r[_REPORTER] == "source" and r[_SERVICE]
     }
-    for row in rows:
-        if row[_REPORTER] == "destination" and not row[_SERVICE] and _edge(row) in services:
-            row[_SERVICE], row[_SERVICE_NAME], row[_SERVICE_NAMESPACE] = services[_edge(row)]
+    if services:
+        rows = [_named_service(row, services) for row in rows]
     reported = {_edge(r) for r in rows if r[_REPORTER] == "destination"}
     clusters, proxied = _inventory() if rows else ({}, set())
     sample = _Samples(window.cluster, clusters, proxied)
     return [sample(row) for row in rows if row[_REPORTER] == "destination" or _edge(row) not in reported]
+
+
+def _named_service(row: tuple, services: dict[tuple, tuple]) -> tuple:
+    """`row`, its service taken from the client side of its edge when its server side names none."""
+    if row[_REPORTER] != "destination" or row[_SERVICE]:
+        return row
+    named = services.get(_edge(row))
+    return row if named is None else (*row[:_SERVICE], *named, *row[_SERVICE_NAMESPACE + 1 :])
 
 
 def _inventory() -> tuple[dict[tuple[str, str], str], set[tuple[str, str]]]:
@@ -97,7 +104,7 @@ class _Samples:
             found = self.endpoints[fields] = Endpoint(*fields)
         return found
 
-    def __call__(self, row: list) -> TrafficSample:
+    def __call__(self, row: tuple) -> TrafficSample:
         home, clusters = self.home, self.clusters
         cluster = clusters.get((row[_SOURCE_NAMESPACE], row[_SOURCE_WORKLOAD]), home)
         if row[_SOURCE_WORKLOAD] == UNKNOWN:
