@@ -1,9 +1,7 @@
 // A small directed graph laid out left to right by dagre: the service dependencies, a trace's
 // call graph and the compare of two traces. It is drawn once per set of elements.
-import type cytoscape from 'cytoscape';
-import { useMemo } from 'react';
-import CytoscapeComponent from 'react-cytoscapejs';
-import './cytoscape';
+import { useLayoutEffect, useMemo, useRef } from 'react';
+import cytoscape from './cytoscape';
 
 export interface DagNode {
   id: string;
@@ -61,7 +59,9 @@ const STYLE: cytoscape.StylesheetJson = [
 
 const LAYOUT = { name: 'dagre', rankDir: 'LR', nodeSep: 18, rankSep: 70, fit: true, padding: 24 } as cytoscape.LayoutOptions;
 
-export function DagView({ nodes, edges, testid, onNode }: { nodes: DagNode[]; edges: DagEdge[]; testid: string; onNode?: (id: string) => void }) {
+/** Draws the graph once per set of elements; `data-drawn` is set on the view once the laid-out
+ * graph has been painted. */
+export function DagView({ nodes, edges, testid }: { nodes: DagNode[]; edges: DagEdge[]; testid: string }) {
   const elements = useMemo(
     () => [
       ...nodes.map((n) => ({ data: { fill: '#ffffff', border: '#8a8d90', ...n } })),
@@ -70,23 +70,20 @@ export function DagView({ nodes, edges, testid, onNode }: { nodes: DagNode[]; ed
     [nodes, edges],
   );
   const key = useMemo(() => elements.map((e) => JSON.stringify(e.data)).join('|'), [elements]);
+  const view = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    view.current?.removeAttribute('data-drawn');
+    // One instance with its style and layout from the start: nothing is styled or laid out twice.
+    const cy = cytoscape({ container: canvas.current, elements, style: STYLE, layout: LAYOUT, minZoom: 0.1, maxZoom: 3 });
+    cy.one('render', () => view.current?.setAttribute('data-drawn', ''));
+    return () => cy.destroy();
+    // `key` stands for the elements' content: a new array of the same elements draws nothing new.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
   return (
-    <div className="dag-view" data-testid={testid} data-nodes={nodes.length} data-edges={edges.length}>
-      <CytoscapeComponent
-        key={key}
-        elements={elements}
-        stylesheet={STYLE}
-        layout={LAYOUT}
-        style={{ width: '100%', height: '100%' }}
-        minZoom={0.1}
-        maxZoom={3}
-        cy={(cy) => {
-          if (onNode) {
-            cy.off('tap', 'node');
-            cy.on('tap', 'node', (e) => onNode(e.target.id()));
-          }
-        }}
-      />
+    <div className="dag-view" ref={view} data-testid={testid} data-nodes={nodes.length} data-edges={edges.length}>
+      <div ref={canvas} style={{ width: '100%', height: '100%' }} />
     </div>
   );
 }
