@@ -1,7 +1,7 @@
 // What the graph page does with its cytoscape instance: the graph is set once per query, then
 // patched by deltas so that positions, zoom and selection survive updates.
-import type cytoscape from 'cytoscape';
-import '../ui/cytoscape';
+import svg from 'cytoscape-svg';
+import cytoscape from '../ui/cytoscape';
 import { edgeElement, nodeElement, toElements, type ElementOptions } from './model/elements';
 import type { AppliedDelta, GraphState } from './model/store';
 import { layeredPositionsFor } from './model/layout';
@@ -16,6 +16,9 @@ const DAGRE_NODES = 120;
 const DAGRE_EDGES = 250;
 /** The zoom from which a large graph's node labels (10 px) are big enough to read. */
 const LABEL_ZOOM = 0.8;
+
+// The SVG export is this page's alone: the pages that draw a DAG do not load its extension.
+cytoscape.use(svg);
 
 export type Selection = { kind: 'node'; id: string } | { kind: 'edge'; id: string } | null;
 

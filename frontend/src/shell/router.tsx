@@ -1,5 +1,6 @@
 // The app's routes: the paths Django serves index.html for. Each page loads as its own chunk.
 import { createBrowserRouter, Navigate, useLocation } from 'react-router';
+import { dependenciesLoader } from '../traces/dependencies';
 import { AppShell } from './AppShell';
 import { NotFoundPage } from './NotFoundPage';
 
@@ -20,7 +21,8 @@ export const router = createBrowserRouter([
       { path: 'graph', lazy: async () => ({ Component: (await import('../graph/GraphPage')).GraphPage }) },
       { path: 'traces', lazy: async () => ({ Component: (await import('../traces/SearchPage')).SearchPage }) },
       { path: 'traces/compare', lazy: async () => ({ Component: (await import('../traces/ComparePage')).ComparePage }) },
-      { path: 'dependencies', lazy: async () => ({ Component: (await import('../traces/DependenciesPage')).DependenciesPage }) },
+      // Its data is asked for beside its code, not after it.
+      { path: 'dependencies', loader: dependenciesLoader, lazy: async () => ({ Component: (await import('../traces/DependenciesPage')).DependenciesPage }) },
       { path: 'traces/:traceID', lazy: async () => ({ Component: (await import('../traces/TracePage')).TracePage }) },
       { path: 'alerts', lazy: async () => ({ Component: (await import('../alerts/AlertsPage')).AlertsPage }) },
       { path: '*', element: <NotFoundPage /> },

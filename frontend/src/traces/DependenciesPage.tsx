@@ -1,33 +1,36 @@
 // Jaeger's System Architecture page: the services and who calls whom, from the spans, as a DAG.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useLoaderData } from 'react-router';
 import { isAbort } from '../api/http';
-import { fetchDependencies, type DependencyLink } from '../api/jaeger';
+import type { DependencyLink } from '../api/jaeger';
 import { DagView } from '../ui/DagView';
 import { EmptyState } from '../ui/EmptyState';
 import { SelectControl } from '../ui/MultiSelect';
 import { useTitle } from '../ui/useTitle';
+import { DEPENDENCY_LOOKBACKS, loadDependencies, type FirstDependencies } from './dependencies';
 import { serviceColors } from './model/colors';
-import { LOOKBACKS } from './model/search';
 import './traces.css';
-
-// Dependencies come from the rollups, kept a week by default (MESHVIEW_TRAFFIC_RETENTION), so
-// the page reaches further back than a trace search does.
-const DEPENDENCY_LOOKBACKS = [...LOOKBACKS, { value: '7d', label: 'Last 7 days', us: 7 * 24 * 3600e6 }];
 
 export function DependenciesPage() {
   useTitle('System architecture');
-  const [lookback, setLookback] = useState('1h');
+  const first = useLoaderData<FirstDependencies>();
+  // The loader's answer serves the first lookback once; every choice after it asks again.
+  const pending = useRef<FirstDependencies | null>(first);
+  const [lookback, setLookback] = useState(first.lookback);
   const [links, setLinks] = useState<DependencyLink[] | null>(null);
   const [error, setError] = useState('');
 
   useEffect(() => {
     const controller = new AbortController();
-    const us = DEPENDENCY_LOOKBACKS.find((l) => l.value === lookback)?.us ?? 3600e6;
+    const answer = pending.current?.lookback === lookback ? pending.current.links : loadDependencies(lookback, controller.signal);
+    pending.current = null;
     setError('');
-    fetchDependencies(Date.now(), us / 1000, controller.signal)
-      .then(setLinks)
+    answer
+      .then((answered) => {
+        if (!controller.signal.aborted) setLinks(answered);
+      })
       .catch((err) => {
-        if (!isAbort(err)) setError(`The dependencies could not be loaded: ${(err as Error).message}`);
+        if (!controller.signal.aborted && !isAbort(err)) setError(`The dependencies could not be loaded: ${(err as Error).message}`);
       });
     return () => controller.abort();
   }, [lookback]);

@@ -1,9 +1,7 @@
-// cytoscape with the extensions the pages use, registered once.
+// cytoscape with the layout every page that draws a graph uses, registered once.
 import cytoscape from 'cytoscape';
 import dagre from 'cytoscape-dagre';
-import svg from 'cytoscape-svg';
 
 cytoscape.use(dagre);
-cytoscape.use(svg);
 
 export default cytoscape;
