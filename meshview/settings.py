@@ -306,6 +306,10 @@ STATICFILES_DIRS = [MESHVIEW_FRONTEND_DIR] if MESHVIEW_FRONTEND_DIR.is_dir() els
 # Serve static files straight from the app and the frontend build: no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# The build's scripts and styles carry a hash of their content in their names (Vite's
+# assets/[name]-[hash].js): browsers may keep them for good. The build writes .gz and .br copies
+# beside them, which WhiteNoise sends to browsers that accept them.
+WHITENOISE_IMMUTABLE_FILE_TEST = rf"^{STATIC_URL}assets/.+-[\w-]{{8}}\.(?:js|css)$"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = MESHVIEW_MAX_BODY_BYTES
 
