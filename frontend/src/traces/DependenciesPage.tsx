@@ -2,35 +2,32 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useLoaderData } from 'react-router';
 import { isAbort } from '../api/http';
-import type { DependencyLink } from '../api/jaeger';
 import { DagView } from '../ui/DagView';
 import { EmptyState } from '../ui/EmptyState';
 import { SelectControl } from '../ui/MultiSelect';
 import { useTitle } from '../ui/useTitle';
-import { DEPENDENCY_LOOKBACKS, loadDependencies, type FirstDependencies } from './dependencies';
+import { DEPENDENCY_LOOKBACKS, dependenciesError, loadDependencies, type FirstDependencies } from './dependencies';
 import { serviceColors } from './model/colors';
 import './traces.css';
 
 export function DependenciesPage() {
   useTitle('System architecture');
   const first = useLoaderData<FirstDependencies>();
-  // The loader's answer serves the first lookback once; every choice after it asks again.
-  const pending = useRef<FirstDependencies | null>(first);
   const [lookback, setLookback] = useState(first.lookback);
-  const [links, setLinks] = useState<DependencyLink[] | null>(null);
-  const [error, setError] = useState('');
+  const [links, setLinks] = useState(first.links);
+  const [error, setError] = useState(first.error);
+  // The loader answered the first lookback; every choice after it asks again.
+  const answered = useRef(first.lookback);
 
   useEffect(() => {
+    if (answered.current === lookback) return;
+    answered.current = lookback;
     const controller = new AbortController();
-    const answer = pending.current?.lookback === lookback ? pending.current.links : loadDependencies(lookback, controller.signal);
-    pending.current = null;
     setError('');
-    answer
-      .then((answered) => {
-        if (!controller.signal.aborted) setLinks(answered);
-      })
+    loadDependencies(lookback, controller.signal)
+      .then(setLinks)
       .catch((err) => {
-        if (!controller.signal.aborted && !isAbort(err)) setError(`The dependencies could not be loaded: ${(err as Error).message}`);
+        if (!isAbort(err)) setError(dependenciesError(err));
       });
     return () => controller.abort();
   }, [lookback]);

@@ -1,6 +1,7 @@
 // The System Architecture page's data: its lookbacks and the route's loader, which asks for the
 // first answer while the page's code (cytoscape with it) is still on its way.
 import type { LoaderFunctionArgs } from 'react-router';
+import { isAbort } from '../api/http';
 import { fetchDependencies, type DependencyLink } from '../api/jaeger';
 import { LOOKBACKS } from './model/search';
 
@@ -17,13 +18,22 @@ export function loadDependencies(lookback: string, signal?: AbortSignal): Promis
 
 export interface FirstDependencies {
   lookback: string;
-  /** Not awaited: the page draws from it, or shows its error, once it is there. */
-  links: Promise<DependencyLink[]>;
+  links: DependencyLink[] | null;
+  error: string;
 }
 
-export function dependenciesLoader({ request }: LoaderFunctionArgs): FirstDependencies {
-  const links = loadDependencies(DEFAULT_DEPENDENCY_LOOKBACK, request.signal);
-  // The page handles a failure; one that ends a navigation away is nobody's to report.
-  links.catch(() => undefined);
-  return { lookback: DEFAULT_DEPENDENCY_LOOKBACK, links };
+export function dependenciesError(err: unknown): string {
+  return `The dependencies could not be loaded: ${(err as Error).message}`;
+}
+
+/** The answer for the first lookback, asked for while the page's code is loading: the page is
+ * first drawn with it, or with its error. */
+export async function dependenciesLoader({ request }: LoaderFunctionArgs): Promise<FirstDependencies> {
+  const lookback = DEFAULT_DEPENDENCY_LOOKBACK;
+  try {
+    return { lookback, links: await loadDependencies(lookback, request.signal), error: '' };
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    return { lookback, links: null, error: dependenciesError(err) };
+  }
 }
