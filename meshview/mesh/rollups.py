@@ -196,6 +196,7 @@ def write(family: Family, rows: Rows) -> None:
         found = key_id(dimensions)
         keys[found] = dimensions
         by_id[(key[0], found)] = measures
+    until = _watermarks(family, lock="share")
     # Sorted, as the rows: concurrent writers of the same new keys wait in one order.
     bulk.insert_rows(
         family.keys._meta.db_table,
@@ -204,7 +205,6 @@ def write(family: Family, rows: Rows) -> None:
         "ON CONFLICT (id) DO NOTHING",
         ordered_by=("id",),
     )
-    until = _watermarks(family, lock="share")
     _upsert(family.tiers[0]._meta.db_table, family, by_id)
     for tier, resolution in zip(family.tiers[1:], RESOLUTIONS[1:], strict=True):
         late: dict[tuple[int, int], list[float]] = {}
@@ -387,8 +387,10 @@ def _key_dimensions(family: Family, ids: set[int]) -> dict[int, tuple]:
     missing = [i for i in ids if i not in cache]
     if not missing:
         return cache
-    if len(cache) + len(missing) > _KEYS_KEPT:
+    if len(cache) + len(missing) > _KEYS_KEPT:  # start again with this read's keys
+        kept = {i: cache[i] for i in ids if i in cache}
         cache.clear()
+        cache.update(kept)
     names = ", ".join(family.key_dimensions)
     with connection.cursor() as cursor:
         for first in range(0, len(missing), 900):
