@@ -20,8 +20,9 @@ may not read keeps its identity and is flagged ``isInaccessible``, as in Kiali.
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
+from operator import add
 from typing import Any, Literal
 
 import networkx as nx
@@ -114,7 +115,7 @@ class GraphOptions:
         return self.appenders is None or name in self.appenders
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class EdgeTraffic:
     """The raw counts of one edge within the window; ``meshview.graph.kiali`` derives rates.
 
@@ -127,22 +128,33 @@ class EdgeTraffic:
     """
 
     protocol: str
-    messages: bool = False
-    requests: float = 0.0
-    bytes_sent: float = 0.0
-    bytes_received: float = 0.0
-    duration_sum_ms: float = 0.0
-    mtls: float = 0.0
+    messages: bool
+    requests: float
+    bytes_sent: float
+    bytes_received: float
+    duration_sum_ms: float
+    mtls: float
     # response code -> weight; response code -> Envoy flags -> weight, and -> upstream host -> weight
-    codes: dict[str, float] = field(default_factory=dict)
-    flags: dict[str, dict[str, float]] = field(default_factory=dict)
-    hosts: dict[str, dict[str, float]] = field(default_factory=dict)
+    codes: dict[str, float]
+    flags: dict[str, dict[str, float]]
+    hosts: dict[str, dict[str, float]]
     # latency histograms as samples bring them, summed by latency_counts()
-    histograms: list[tuple[int, ...]] = field(default_factory=list)
-    telemetry: set[str] = field(default_factory=set)
-    unknown_reasons: dict[str, float] = field(default_factory=dict)
-    source_principals: dict[str, float] = field(default_factory=dict)
-    dest_principals: dict[str, float] = field(default_factory=dict)
+    histograms: list[tuple[int, ...]]
+    telemetry: set[str]
+    unknown_reasons: dict[str, float]
+    source_principals: dict[str, float]
+    dest_principals: dict[str, float]
+
+    def __init__(self, protocol: str, messages: bool = False) -> None:
+        # Written out rather than generated: one is made per flow, and the generated __init__
+        # tests every field for a default.
+        self.protocol = protocol
+        self.messages = messages
+        self.requests = self.bytes_sent = self.bytes_received = self.duration_sum_ms = self.mtls = 0.0
+        self.codes, self.flags, self.hosts = {}, {}, {}
+        self.histograms = []
+        self.telemetry = set()
+        self.unknown_reasons, self.source_principals, self.dest_principals = {}, {}, {}
 
     @property
     def idle(self) -> bool:
@@ -152,17 +164,22 @@ class EdgeTraffic:
     def add(self, s: TrafficSample, weight: float) -> None:
         """Add one sample, whose responses weigh ``weight``."""
         code = "-" if self.messages else response_code(s)
-        self.codes[code] = self.codes.get(code, 0.0) + weight
+        codes = self.codes
+        codes[code] = codes.get(code, 0.0) + weight
         if not self.messages:
+            flag = s.response_flags
             by_flag = self.flags.get(code)
             if by_flag is None:
-                by_flag = self.flags[code] = {}
-            by_flag[s.response_flags] = by_flag.get(s.response_flags, 0.0) + weight
-        if s.upstream_host:
+                self.flags[code] = {flag: weight}
+            else:
+                by_flag[flag] = by_flag.get(flag, 0.0) + weight
+        host = s.upstream_host
+        if host:
             by_host = self.hosts.get(code)
             if by_host is None:
-                by_host = self.hosts[code] = {}
-            by_host[s.upstream_host] = by_host.get(s.upstream_host, 0.0) + weight
+                self.hosts[code] = {host: weight}
+            else:
+                by_host[host] = by_host.get(host, 0.0) + weight
         self.requests += s.requests
         self.bytes_sent += s.bytes_sent
         self.bytes_received += s.bytes_received
@@ -176,9 +193,13 @@ class EdgeTraffic:
 
     def latency_counts(self) -> tuple[int, ...] | None:
         """Return the edge's latency histogram (its samples' summed), None without any."""
-        if len(self.histograms) > 1:
+        histograms = self.histograms
+        if len(histograms) > 1:
             # Summed once and kept: same counts, and a merge then adds one tuple, not many.
-            self.histograms = [tuple(map(sum, zip(*self.histograms, strict=True)))]
+            summed = histograms[0]
+            for histogram in histograms[1:]:
+                summed = tuple(map(add, summed, histogram))
+            self.histograms = [summed]
         return self.histograms[0] if self.histograms else None
 
     def merge(self, other: "EdgeTraffic") -> None:
@@ -233,9 +254,11 @@ class _Nodes:
         # service node id -> (cluster, namespace, service) of the services in the mesh (not
         # external hosts nor Envoy's passthrough clusters): those the deadNode appender judges
         self.mesh_services: dict[str, tuple[str, str, str]] = {}
-        # Endpoints are mostly shared objects: caching by them skips rebuilding attributes.
-        self._workload_ids: dict[Endpoint, str] = {}
-        self._service_ids: dict[tuple[Endpoint, str], str] = {}
+        # Endpoints are mostly shared objects: caching by identity skips rebuilding attributes
+        # and hashing every field. Each entry keeps its endpoint, so no id is reused meanwhile; an
+        # equal endpoint that is another object maps to the same node again.
+        self._workload_ids: dict[int, tuple[Endpoint, str]] = {}
+        self._service_ids: dict[tuple[int, str], tuple[Endpoint, str]] = {}
 
     def _node(self, node_id: str, attrs: dict[str, Any]) -> str:
         if node_id in self.attrs:
@@ -270,10 +293,10 @@ class _Nodes:
         })
 
     def service(self, ep: Endpoint, name: str) -> str:
-        node_id = self._service_ids.get((ep, name))
-        if node_id is None:
-            node_id = self._service_ids[ep, name] = self._service(ep, name)
-        return node_id
+        cached = self._service_ids.get((id(ep), name))
+        if cached is None:
+            cached = self._service_ids[id(ep), name] = (ep, self._service(ep, name))
+        return cached[1]
 
     def _service(self, ep: Endpoint, name: str) -> str:
         cluster = ep.cluster or self.options.cluster_name
@@ -290,10 +313,10 @@ class _Nodes:
     def workload(self, ep: Endpoint) -> str:
         """The node of a workload: a workload node, or its app (and version) node in app graphs;
         a workload without an app label stays a workload node, as in Kiali."""
-        node_id = self._workload_ids.get(ep)
-        if node_id is None:
-            node_id = self._workload_ids[ep] = self._workload(ep)
-        return node_id
+        cached = self._workload_ids.get(id(ep))
+        if cached is None:
+            cached = self._workload_ids[id(ep)] = (ep, self._workload(ep))
+        return cached[1]
 
     def _workload(self, ep: Endpoint) -> str:
         cluster = ep.cluster or self.options.cluster_name
@@ -434,16 +457,23 @@ def _build_graph(
     # So the preferred telemetry is chosen per call (source, destination service, or workload
     # when no service is named, protocol) and its flows are counted, the others' left out.
     calls: dict[tuple[Any, ...], set[str]] = {}
+    call_of: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for key, by_telemetry in flows.items():
-        calls.setdefault(_call(key), set()).update(by_telemetry)
-    preferred = {call: next(t for t in TELEMETRY_PREFERENCE if t in seen) for call, seen in calls.items()}
+        call = call_of[key] = _call(key)
+        seen = calls.get(call)
+        if seen is None:
+            calls[call] = set(by_telemetry)
+        else:
+            seen.update(by_telemetry)
+    preferred = {call: next(iter(seen)) if len(seen) == 1 else next(t for t in TELEMETRY_PREFERENCE if t in seen)
+                 for call, seen in calls.items()}
 
     # (cluster, namespace, workload) -> service -> requests, to name callers in service graphs
     served_by: dict[tuple[str, str, str], dict[str, float]] = {}
     backed_services: set[tuple[str, str, str]] = set()
     counted = []
     for key, by_telemetry in flows.items():
-        call = _call(key)
+        call = call_of[key]
         traffic = by_telemetry.get(preferred[call])
         if traffic is None:
             continue
@@ -467,20 +497,30 @@ def _build_graph(
     if focus is not None:
         counted = [flow for flow in counted if _touches(focus, flow[0], flow[1], default_cluster)]
     nodes = _Nodes(options)
-    edge_flows: dict[tuple[str, str, str], list[EdgeTraffic]] = {}
+    # An edge that several flows take (an app's versions, a service's callers in a service
+    # graph) gets an EdgeTraffic of its own that sums them.
+    edges: dict[tuple[str, str, str], EdgeTraffic] = {}
+    merged: set[tuple[str, str, str]] = set()
     for src, dst, traffic in counted:
         for source, target in pairwise(_path(src, dst, options, nodes, served_by)):
-            edge_flows.setdefault((source, target, traffic.protocol), []).append(traffic)
-    edges = {}
-    for edge_key, traffics in edge_flows.items():
-        edges[edge_key] = traffic = (traffics[0] if len(traffics) == 1
-                                     else EdgeTraffic(edge_key[2], messages=traffics[0].messages))
-        for other in traffics if len(traffics) > 1 else ():
-            traffic.merge(other)
+            edge_key = (source, target, traffic.protocol)
+            edge = edges.get(edge_key)
+            if edge is None:
+                edges[edge_key] = traffic
+                continue
+            if edge_key not in merged:
+                merged.add(edge_key)
+                first, edge = edge, EdgeTraffic(traffic.protocol, messages=traffic.messages)
+                edge.merge(first)
+                edges[edge_key] = edge
+            edge.merge(traffic)
 
     graph = nx.MultiDiGraph(options=options)
     graph.add_nodes_from(nodes.attrs.items())
-    graph.add_edges_from((u, v, protocol, {"traffic": t}) for (u, v, protocol), t in edges.items())
+    # add_edge, not add_edges_from: the latter looks every edge up again to set its data.
+    add_edge = graph.add_edge
+    for (u, v, edge_protocol), traffic in edges.items():
+        add_edge(u, v, edge_protocol, traffic=traffic)
 
     inventory = list(inventory)
     if options.appender("idleNode"):
@@ -600,11 +640,16 @@ def _touches(focus: Endpoint, src: Endpoint, dst: Endpoint, default_cluster: str
 
 def _set_flags(graph: nx.MultiDiGraph, options: GraphOptions) -> None:
     """Set the node flags that depend on the whole graph: isRoot, isOutside, isIdle."""
-    busy = {n for u, v, t in graph.edges(data="traffic") if not t.idle for n in (u, v)}
+    callers, called, busy = set(), set(), set()
+    for u, v, traffic in graph.edges(data="traffic"):
+        callers.add(u)
+        called.add(v)
+        if not traffic.idle:
+            busy.add(u)
+            busy.add(v)
     for node_id, attrs in graph.nodes(data=True):
         # The ingress gateway is where traffic enters the mesh, whatever else reaches it.
-        if ("ingressInfo" in attrs.get("isGateway", ())
-                or (graph.out_degree(node_id) and not graph.in_degree(node_id))):
+        if "ingressInfo" in attrs.get("isGateway", ()) or (node_id in callers and node_id not in called):
             attrs["isRoot"] = True
         # Kiali's outsider finalizer: a node of namespace "unknown" is never outside.
         if attrs["namespace"] != UNKNOWN and attrs["namespace"] not in options.namespaces:

@@ -9,7 +9,7 @@ on its edges and summed on the unknown node.
 
 import math
 from collections.abc import Iterable, Sequence
-from operator import add
+from operator import add, itemgetter
 from typing import Any
 
 import networkx as nx
@@ -34,8 +34,8 @@ _NODE_IN_KEYS = {
     "tcp": ("tcpIn",),
 }
 _HTTP_CLASS = {"3": 1, "4": 2, "5": 3, "-": 4}
-# The classes that count as errors in ``<protocol>PercentErr``.
-_ERROR_CLASSES = {"http": (2, 3, 4), "grpc": (1, 2)}
+# The classes that count as errors in ``<protocol>PercentErr``: this one and those after it.
+_FIRST_ERROR_CLASS = {"http": 2, "grpc": 1}
 # Kiali's default health tolerances as (class, degraded at %, failure at %): degraded is a
 # non-zero share at or above its threshold, failure a share at or above its own.
 _TOLERANCES = {
@@ -73,10 +73,12 @@ def health_status(protocol: str, counts: Sequence[float]) -> str:
         return NA
     status = HEALTHY
     for index, degraded, failure in tolerances:
+        if not counts[index]:
+            continue  # a class without responses is within every tolerance
         share = 100.0 * counts[index] / total
         if share >= failure:
             return FAILURE
-        if share > 0 and share >= degraded:
+        if share >= degraded:
             status = DEGRADED
     return status
 
@@ -137,49 +139,43 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
     response_time_key = _RESPONSE_TIME_KEYS[options.response_time]
     throughput = options.appender("throughput")
     request_throughput = options.throughput_type == "request"
+    # An edge's flags and hosts mostly have the share of their response code: each share is
+    # formatted once.
+    percents: dict[float, str] = {}
     nodes_attrs = dict(graph.nodes(data=True))
 
-    # First pass: every edge's counts, and the totals per node, direction and protocol (those
-    # of request outcomes apart, for health: gRPC messages have none).
+    # First pass: every edge's counts, and the totals per node, direction and protocol. Health
+    # reads the same totals but those of gRPC drawn by its messages, which have no outcome
+    # (rateGrpc draws every gRPC edge by its messages, or none).
     edges = []
-    inbound: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
-    outbound: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
-    requests_in: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
-    requests_out: dict[str, dict[str, list[float]]] = {n: {} for n in graph}
+    inbound: dict[str, dict[str, list[float]]] = {n: {} for n in nodes_attrs}
+    outbound: dict[str, dict[str, list[float]]] = {n: {} for n in nodes_attrs}
     unknown_reasons: dict[str, dict[str, float]] = {}
+    without_outcome: set[str] = set()
     for u, v, traffic in graph.edges(data="traffic"):
+        protocol = traffic.protocol
         counts = _counts(traffic)
         edges.append((u, v, traffic, counts))
-        _add_counts(outbound[u], traffic.protocol, counts)
-        _add_counts(inbound[v], traffic.protocol, counts)
-        if not traffic.messages:
-            _add_counts(requests_out[u], traffic.protocol, counts)
-            _add_counts(requests_in[v], traffic.protocol, counts)
+        _add_counts(outbound[u], protocol, counts)
+        _add_counts(inbound[v], protocol, counts)
+        if traffic.messages:
+            without_outcome.add(protocol)
         # Why a source is unknown is said where the unknown source's traffic leaves it.
         if traffic.unknown_reasons and nodes_attrs[u]["nodeType"] == "unknown":
             reasons = unknown_reasons.setdefault(u, {})
             for reason, requests in traffic.unknown_reasons.items():
                 reasons[reason] = reasons.get(reason, 0.0) + requests
 
-    # Kiali's health appender skips inaccessible nodes.
-    node_health: dict[str, dict[str, dict[str, str]]] = {}
-    if health:
-        for node_id, attrs in nodes_attrs.items():
-            if attrs.get("isInaccessible"):
-                continue
-            node_health[node_id] = {}
-            for direction, totals in (("inbound", requests_in), ("outbound", requests_out)):
-                statuses = {p: health_status(p, c) for p, c in totals[node_id].items()}
-                node_health[node_id][direction] = {p: s for p, s in statuses.items() if s != NA}
-
     edge_data = []
     for u, v, traffic, counts in edges:
         protocol = traffic.protocol
+        edge_id = f"{u}->{v}:{protocol}"
         data: dict[str, Any] = {
-            "id": f"{u}->{v}:{protocol}", "source": u, "target": v,
-            "traffic": _edge_traffic(traffic, counts, outbound[u][protocol][0], per_second),
+            "id": edge_id, "source": u, "target": v,
+            "traffic": _edge_traffic(traffic, counts, outbound[u][protocol][0], per_second, percents),
         }
-        if protocol != "tcp" and counts[0]:
+        total = counts[0]
+        if protocol != "tcp" and total:
             times = _response_times(traffic) if response_time else None
             if times:
                 data["responseTimes"] = times
@@ -188,8 +184,8 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
             if throughput and sent:
                 data["throughput"] = format_rate(sent * per_second)
         if security:
-            if traffic.mtls and counts[0]:
-                data["isMTLS"] = format_percent(100.0 * traffic.mtls / counts[0])
+            if traffic.mtls and total:
+                data["isMTLS"] = format_percent(100.0 * traffic.mtls / total)
             if traffic.source_principals:
                 data["sourcePrincipal"] = _top(traffic.source_principals)
             if traffic.dest_principals:
@@ -201,10 +197,10 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
         if u in unknown_reasons:
             data["unknownReason"] = _reason_rates(traffic.unknown_reasons, per_second)
         data["telemetry"] = sorted(traffic.telemetry)
-        edge_data.append({"data": data})
+        edge_data.append((edge_id, {"data": data}))
 
     node_data = []
-    for node_id, attrs in graph.nodes(data=True):
+    for node_id, attrs in nodes_attrs.items():
         data = {"id": node_id, **attrs}
         if "destServices" in attrs:
             data["destServices"] = [{"cluster": c, "namespace": ns, "name": name}
@@ -213,21 +209,27 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
             traffic_list = _node_traffic(inbound[node_id], outbound[node_id], per_second)
             if traffic_list:
                 data["traffic"] = traffic_list
-            if health and node_id in node_health:
-                by_direction = {d: s for d, s in node_health[node_id].items() if s}
+            # Kiali's health appender skips inaccessible nodes.
+            if health and not attrs.get("isInaccessible"):
+                by_direction = {}
+                for direction, totals in (("inbound", inbound[node_id]), ("outbound", outbound[node_id])):
+                    statuses = {p: health_status(p, c) for p, c in totals.items() if p not in without_outcome}
+                    statuses = {p: s for p, s in statuses.items() if s != NA}
+                    if statuses:
+                        by_direction[direction] = statuses
                 data["healthStatus"] = _worst(s for d in by_direction.values() for s in d.values())
                 data["healthData"] = by_direction
         if node_id in unknown_reasons:
             data["unknownReason"] = _reason_rates(unknown_reasons[node_id], per_second)
-        node_data.append({"data": data})
+        node_data.append((node_id, {"data": data}))
 
-    node_data.sort(key=lambda n: n["data"]["id"])
-    edge_data.sort(key=lambda e: e["data"]["id"])
+    node_data.sort(key=itemgetter(0))
+    edge_data.sort(key=itemgetter(0))
     return {
         "timestamp": options.query_time,
         "duration": options.duration_s,
         "graphType": options.graph_type,
-        "elements": {"nodes": node_data, "edges": edge_data},
+        "elements": {"nodes": [node for _, node in node_data], "edges": [edge for _, edge in edge_data]},
     }
 
 
@@ -239,8 +241,8 @@ def kiali_graph(
     return to_kiali_json(build_graph(samples, options, inventory))
 
 
-def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float,
-                  per_second: float) -> dict[str, Any]:
+def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float, per_second: float,
+                  percents: dict[float, str]) -> dict[str, Any]:
     protocol = traffic.protocol
     rates = {key: format_rate(count * per_second)
              for key, count in zip(_EDGE_KEYS[protocol], counts, strict=True) if count}
@@ -248,7 +250,7 @@ def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float
     responses: dict[str, Any] = {}
     if total:
         if protocol != "tcp":
-            errors = 0.0 if traffic.messages else sum(counts[i] for i in _ERROR_CLASSES[protocol])
+            errors = 0.0 if traffic.messages else sum(counts[_FIRST_ERROR_CLASS[protocol]:])
             if errors:
                 rates[f"{protocol}PercentErr"] = format_percent(100.0 * errors / total)
             rates[f"{protocol}PercentReq"] = format_percent(100.0 * total / source_total)
@@ -257,20 +259,29 @@ def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float
         # Sorted, so that the same traffic gives the same JSON whatever order samples came in.
         for code in sorted(traffic.codes):
             if traffic.messages:
-                responses[code] = {"hosts": _shares(hosts.get(code), share)}
+                responses[code] = {"hosts": _shares(hosts.get(code), share, percents)}
             else:
-                responses[code] = {"flags": _shares(traffic.flags.get(code), share),
-                                   "hosts": _shares(hosts.get(code), share)}
+                responses[code] = {"flags": _shares(traffic.flags.get(code), share, percents),
+                                   "hosts": _shares(hosts.get(code), share, percents)}
     return {"protocol": protocol, "rates": rates, "responses": responses}
 
 
-def _shares(weights: dict[str, float] | None, share: float) -> dict[str, str]:
+def _shares(weights: dict[str, float] | None, share: float, percents: dict[float, str]) -> dict[str, str]:
+    """Each key's share (``share`` percent per unit of weight) as ``format_percent`` writes it,
+    by key; ``percents`` keeps the shares formatted so far."""
+    shares: dict[str, str] = {}
     if not weights:
-        return {}
-    if len(weights) == 1:  # most codes have one flag and one host: skip the sort
-        ((key, weight),) = weights.items()
-        return {key: format_percent(weight * share)} if weight else {}
-    return {key: format_percent(weight * share) for key, weight in sorted(weights.items()) if weight}
+        return shares
+    # Most codes have one flag and one host: no sort then.
+    for key in weights if len(weights) == 1 else sorted(weights):
+        weight = weights[key]
+        if weight:
+            value = weight * share
+            text = percents.get(value)
+            if text is None:
+                text = percents[value] = format_percent(value)
+            shares[key] = text
+    return shares
 
 
 def _response_times(traffic: EdgeTraffic) -> dict[str, str] | None:
