@@ -17,8 +17,7 @@ key's dimensions are looked up once per process.
   as its buckets fit exactly, finer tiers the ragged ends, all in one query that sums only the
   measures the reader asks for. A day's window reads about 24 hourly buckets, a week's about 7
   daily ones, plus the ragged ends.
-- `delete_expired` keeps each tier for its retention. Keys are kept: there is one per edge and
-  outcome the mesh ever showed.
+- `delete_expired` keeps each tier for its retention, and a key while a row names it.
 """
 
 import hashlib
@@ -166,7 +165,7 @@ def key_id(dimensions: tuple) -> int:
 
 
 _IDS: dict[tuple, int] = {}
-_KEYS_KEPT = 200_000  # per cache; past that a cache starts again
+_KEYS_KEPT = 50_000  # per cache; past that a cache starts again
 
 
 def _upsert(table: str, family: Family, rows: Mapping[tuple[int, int], Measures]) -> None:
@@ -405,11 +404,25 @@ def _key_dimensions(family: Family, ids: set[int]) -> dict[int, tuple]:
 
 
 def delete_expired(now: float) -> int:
-    """Delete each tier's rows past its retention; return how many went."""
+    """Delete each tier's rows past its retention, then the keys no row names any more; return
+    how many rows went."""
     deleted = 0
     for family in FAMILIES:
         for tier, resolution in zip(family.tiers, RESOLUTIONS, strict=True):
             cutoff = now - retention_seconds(resolution)
             count, _ = tier._default_manager.filter(bucket__lt=cutoff).delete()
             deleted += count
+        _delete_unused_keys(family)
     return deleted
+
+
+def _delete_unused_keys(family: Family) -> None:
+    """Delete the family's keys that no tier's row names (each tier has an index by key). The
+    watermarks' lock keeps writers out meanwhile: a writer stores its keys and rows under it."""
+    unused = " AND ".join(
+        f"NOT EXISTS (SELECT 1 FROM {tier._meta.db_table} t WHERE t.key_id = k.id)" for tier in family.tiers  # noqa: S608
+    )
+    with transaction.atomic():
+        _watermarks(family, lock="update")
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {family.keys._meta.db_table} AS k WHERE {unused}")  # noqa: S608

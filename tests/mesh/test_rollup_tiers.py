@@ -115,6 +115,7 @@ def test_each_tier_keeps_its_own_retention(tier: int, settings) -> None:
     for family in rollups.FAMILIES:
         kept = [t._default_manager.exists() for t in family.tiers]
         assert kept == [level != tier for level in range(len(family.tiers))], family.name
+        assert family.keys._default_manager.exists(), family.name  # the other tiers still name them
         # the expired tier's part of the window is answered by another that holds it
         assert read(family, *window) == expected[family.name]
 
@@ -126,3 +127,4 @@ def test_no_tier_outlives_the_overall_retention(settings) -> None:
     rollups.delete_expired(NOW)
     for family in rollups.FAMILIES:
         assert not any(t._default_manager.exists() for t in family.tiers), family.name
+        assert not family.keys._default_manager.exists(), family.name  # no row names them any more
