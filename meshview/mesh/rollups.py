@@ -151,21 +151,12 @@ def key_id(dimensions: tuple) -> int:
     bytes of their BLAKE2b hash, as a signed 64-bit integer. Every process and database gives
     the same dimensions the same id, so ids need no look-up when written and never go stale
     when read; n keys collide with odds of about n²/2⁶⁵ (10⁻⁸ for a million keys)."""
-    found = _IDS.get(dimensions)
-    if found is None:
-        # Length-prefixed, so no value can run into the next; numbers and booleans as integers.
-        text = "".join(
-            f"{len(v)}:{v}" if isinstance(v, str) else f"#{int(v)}" for v in dimensions
-        )
-        found = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
-        if len(_IDS) > _KEYS_KEPT:
-            _IDS.clear()
-        _IDS[dimensions] = found
-    return found
+    # Length-prefixed, so no value can run into the next; numbers and booleans as integers.
+    text = "".join(f"{len(v)}:{v}" if isinstance(v, str) else f"#{int(v)}" for v in dimensions)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-_IDS: dict[tuple, int] = {}
-_KEYS_KEPT = 50_000  # per cache; past that a cache starts again
+_KEYS_KEPT = 50_000  # past that the cache of a family's keys starts again
 
 
 def _upsert(table: str, family: Family, rows: Mapping[tuple[int, int], Measures]) -> None:
