@@ -156,9 +156,6 @@ def key_id(dimensions: tuple) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-_KEYS_KEPT = 50_000  # past that the cache of a family's keys starts again
-
-
 def _upsert(table: str, family: Family, rows: Mapping[tuple[int, int], Measures]) -> None:
     """Add `rows` (key: bucket and key id) to `table`, summing the measures of keys other
     batches wrote. Rows go in sorted, so concurrent writers lock them in the same order and
@@ -369,6 +366,7 @@ def read(
 
 # Family name -> key id -> the key's dimensions, as `key_id` makes ids: an entry never goes stale.
 _KEYS: dict[str, dict[int, tuple]] = {}
+_KEYS_KEPT = 50_000  # past that the cache of a family's keys starts again
 
 
 def _key_dimensions(family: Family, ids: set[int]) -> dict[int, tuple]:
