@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from meshview.core.access import NamespaceAccess
-from meshview.graph.engine import BOX_KINDS, GRAPH_TYPES, RATES, GraphOptions, build_graph
+from meshview.graph.engine import BOX_KINDS, GRAPH_TYPES, RATES, GraphOptions, build_graph, paused_gc
 from meshview.graph.kiali import to_kiali_json
 from meshview.graph.samples import Endpoint, TrafficSample, known
 from meshview.graph.sources import SourceError, Window
@@ -248,17 +248,24 @@ def graph_json(request: GraphRequest, changed_at: float = 0.0) -> dict[str, Any]
         if cached is not None and cached[0] >= changed_at:
             return cached[1]
     computed_at = time.time()
+    # The samples and the networkx graph are freed before collections resume, so no collection
+    # ever walks them.
+    with paused_gc():
+        graph, warnings = _computed(request)
+    graph["warnings"] = warnings
+    if request.live:
+        cache.set(request.cache_key(), (computed_at, graph), LIVE_TTL_SECONDS)
+    return graph
+
+
+def _computed(request: GraphRequest) -> tuple[dict[str, Any], list[str]]:
     samples, warnings = collect_samples(request)
     options = request.options
     if not options.namespaces and options.accessible_namespaces is None:
         options = dataclasses.replace(options, namespaces=seen_namespaces(samples))
     graph = to_kiali_json(build_graph(samples, options))
     _hide_hosts(graph, NamespaceAccess(request.options.accessible_namespaces))
-    graph["warnings"] = warnings
-    if request.live:
-        cache.set(request.cache_key(), (computed_at, graph), LIVE_TTL_SECONDS)
-    return graph
-
+    return graph, warnings
 
 
 def _hide_hosts(graph: dict[str, Any], access: NamespaceAccess) -> None:

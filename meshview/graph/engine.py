@@ -362,7 +362,9 @@ def paused_gc() -> Iterator[None]:
     Each allocates about 100,000 containers for a mesh of 1,000 workloads, which triggers
     collections that traverse every live sample (and the rest of the process) again and again,
     while nothing they allocate is garbage before they return. In bench/graph.py collections
-    took a third of the time; deferred, one young-generation pass remains afterwards.
+    took a third of the time. ``graph_json`` pauses them over the whole request, from the
+    samples to the JSON's dict: what the pause allocated is then freed as its references go (the
+    graph holds no reference cycles), and no collection ever walks it.
     """
     if not gc.isenabled():
         yield
@@ -540,6 +542,16 @@ def _build_graph(
     return graph
 
 
+def traffic_edges(graph: nx.MultiDiGraph) -> Iterator[tuple[str, str, EdgeTraffic]]:
+    """Every edge of a built graph as (source, target, traffic). Read through the adjacency
+    dicts, not ``graph.edges``: that view refers back to the graph, which is then freed only
+    when the garbage collector finds the cycle (some 45,000 objects for 1,000 workloads)."""
+    for u, neighbours in graph.adjacency():
+        for v, keyed in neighbours.items():
+            for attrs in keyed.values():
+                yield u, v, attrs["traffic"]
+
+
 def _call(flow: tuple[Any, ...]) -> tuple[Any, ...]:
     """The call a flow key belongs to: its source, destination cluster and namespace, the
     destination service (the workload when none is named) and the protocol."""
@@ -612,7 +624,7 @@ def _mark_dead_services(graph: nx.MultiDiGraph, nodes: _Nodes,
     for node_id, identity in nodes.mesh_services.items():
         if node_id not in graph or identity in backed_services:
             continue
-        if all(t.idle for _, _, t in graph.in_edges(node_id, data="traffic")):
+        if all(attrs["traffic"].idle for keyed in graph.pred[node_id].values() for attrs in keyed.values()):
             graph.remove_node(node_id)
         else:
             graph.nodes[node_id]["isDead"] = True
@@ -641,7 +653,7 @@ def _touches(focus: Endpoint, src: Endpoint, dst: Endpoint, default_cluster: str
 def _set_flags(graph: nx.MultiDiGraph, options: GraphOptions) -> None:
     """Set the node flags that depend on the whole graph: isRoot, isOutside, isIdle."""
     callers, called, busy = set(), set(), set()
-    for u, v, traffic in graph.edges(data="traffic"):
+    for u, v, traffic in traffic_edges(graph):
         callers.add(u)
         called.add(v)
         if not traffic.idle:

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from meshview.graph.engine import EdgeTraffic, GraphOptions, build_graph, paused_gc
+from meshview.graph.engine import EdgeTraffic, GraphOptions, build_graph, paused_gc, traffic_edges
 from meshview.graph.samples import Endpoint, TrafficSample
 from meshview.mesh.latency import quantiles
 
@@ -152,7 +152,7 @@ def _to_kiali_json(graph: nx.MultiDiGraph, options: GraphOptions) -> dict[str, A
     outbound: dict[str, dict[str, list[float]]] = {n: {} for n in nodes_attrs}
     unknown_reasons: dict[str, dict[str, float]] = {}
     without_outcome: set[str] = set()
-    for u, v, traffic in graph.edges(data="traffic"):
+    for u, v, traffic in traffic_edges(graph):
         protocol = traffic.protocol
         counts = _counts(traffic)
         edges.append((u, v, traffic, counts))

@@ -58,7 +58,7 @@ class Endpoint:
 UNKNOWN_SOURCE = Endpoint(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class TrafficSample:
     """Requests (or TCP connections) from one endpoint to another within the graph's window.
 
