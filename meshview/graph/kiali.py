@@ -34,6 +34,8 @@ _NODE_IN_KEYS = {
     "tcp": ("tcpIn",),
 }
 _HTTP_CLASS = {"3": 1, "4": 2, "5": 3, "-": 4}
+_GRPC_CLASS = {"0": 0, "-": 2}  # any other status is an error (1)
+_NO_CLASSES = {protocol: (0.0,) * (len(keys) - 1) for protocol, keys in _EDGE_KEYS.items()}
 # The classes that count as errors in ``<protocol>PercentErr``: this one and those after it.
 _FIRST_ERROR_CLASS = {"http": 2, "grpc": 1}
 # Kiali's default health tolerances as (class, degraded at %, failure at %): degraded is a
@@ -87,24 +89,18 @@ def _worst(statuses: Iterable[str]) -> str:
     return max(statuses, key=_SEVERITY.__getitem__, default=NA)
 
 
-def _class_index(protocol: str, code: str) -> int:
-    """Which of the protocol's counts (see ``_EDGE_KEYS``) besides the total a code adds to; 0
-    for none."""
-    if protocol == "http":
-        return _HTTP_CLASS.get(code[0], 0)
-    if protocol == "grpc":
-        return 2 if code == "-" else 0 if code == "0" else 1
-    return 0
-
-
 def _counts(traffic: EdgeTraffic) -> list[float]:
-    """Reduce an edge to its protocol's counts (see ``_EDGE_KEYS``), by response weight. gRPC
-    messages have no outcome: only their total counts."""
+    """Reduce an edge to its protocol's counts (see ``_EDGE_KEYS``), by response weight: the
+    total, then the HTTP classes by the code's first digit, or gRPC errors (status 1 to 16) and
+    no response ("-"). gRPC messages have no outcome: only their total counts."""
     protocol = traffic.protocol
+    codes = traffic.codes
+    if protocol == "tcp" or traffic.messages:
+        return [sum(codes.values(), 0.0), *_NO_CLASSES[protocol]]
     counts = [0.0] * len(_EDGE_KEYS[protocol])
-    for code, weight in traffic.codes.items():
+    for code, weight in codes.items():
         counts[0] += weight
-        index = 0 if traffic.messages else _class_index(protocol, code)
+        index = _HTTP_CLASS.get(code[0], 0) if protocol == "http" else _GRPC_CLASS.get(code, 1)
         if index:
             counts[index] += weight
     return counts
@@ -255,14 +251,12 @@ def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float
                 rates[f"{protocol}PercentErr"] = format_percent(100.0 * errors / total)
             rates[f"{protocol}PercentReq"] = format_percent(100.0 * total / source_total)
         share = 100.0 / total
-        hosts = traffic.hosts
+        codes, flags, hosts = traffic.codes, traffic.flags, traffic.hosts
         # Sorted, so that the same traffic gives the same JSON whatever order samples came in.
-        for code in sorted(traffic.codes):
-            if traffic.messages:
-                responses[code] = {"hosts": _shares(hosts.get(code), share, percents)}
-            else:
-                responses[code] = {"flags": _shares(traffic.flags.get(code), share, percents),
-                                   "hosts": _shares(hosts.get(code), share, percents)}
+        for code in codes if len(codes) == 1 else sorted(codes):
+            answer = {} if traffic.messages else {"flags": _shares(flags.get(code), share, percents)}
+            answer["hosts"] = _shares(hosts.get(code), share, percents)
+            responses[code] = answer
     return {"protocol": protocol, "rates": rates, "responses": responses}
 
 
@@ -273,8 +267,7 @@ def _shares(weights: dict[str, float] | None, share: float, percents: dict[float
     if not weights:
         return shares
     # Most codes have one flag and one host: no sort then.
-    for key in weights if len(weights) == 1 else sorted(weights):
-        weight = weights[key]
+    for key, weight in weights.items() if len(weights) == 1 else sorted(weights.items()):
         if weight:
             value = weight * share
             text = percents.get(value)

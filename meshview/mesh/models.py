@@ -425,6 +425,22 @@ class RollupWatermark(models.Model):
         return f"{self.family}/{self.resolution}s until {self.rolled_until}"
 
 
+class RollupRevision(models.Model):
+    """Changes when rows of a family's rolled-up past change: a late row for a bucket before a
+    watermark, or expired rows deleted. A reader may keep the sums of that past while the
+    revision it read them under stands (`meshview.mesh.rollups.read`). Each revision is a new
+    random number, so no two databases (or a flushed one) ever share one."""
+
+    family = models.CharField(max_length=32, primary_key=True)
+    revision = models.BigIntegerField()
+
+    class Meta:
+        db_table = "mesh_rollup_revision"
+
+    def __str__(self) -> str:
+        return f"{self.family} revision {self.revision}"
+
+
 class TailOffset(models.Model):
     """Where `ingest_envoy --follow` got to in a file, so a restart resumes there."""
 

@@ -16,15 +16,22 @@ key's dimensions are looked up once per process.
 - Every reader of traffic calls `read`: the coarsest complete tier covers as much of the window
   as its buckets fit exactly, finer tiers the ragged ends, all in one query that sums only the
   measures the reader asks for. A day's window reads about 24 hourly buckets, a week's about 7
-  daily ones, plus the ragged ends.
+  daily ones, plus the ragged ends. The process keeps the sums of the rolled-up part of the
+  last windows read, valid while the family's revision (`RollupRevision`, changed by late rows
+  and by expiry) stands: a live window then reads the buckets that entered or left it since.
 - `delete_expired` keeps each tier for its retention, and a key while a row names it.
 """
 
 import hashlib
 import math
+import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from operator import add
 from typing import Any, Literal
 
 from django.conf import settings
@@ -45,6 +52,7 @@ from meshview.mesh.models import (
     DependencyRollupHour,
     DependencyRollupMinute,
     DependencyRollupTenMinutes,
+    RollupRevision,
     RollupWatermark,
     SpanKey,
     SpanRollup,
@@ -193,6 +201,7 @@ def write(family: Family, rows: Rows) -> None:
         ordered_by=("id",),
     )
     _upsert(family.tiers[0]._meta.db_table, family, by_id)
+    revised = False
     for tier, resolution in zip(family.tiers[1:], RESOLUTIONS[1:], strict=True):
         late: dict[tuple[int, int], list[float]] = {}
         for (bucket, found), measures in by_id.items():
@@ -206,6 +215,15 @@ def write(family: Family, rows: Rows) -> None:
                         total[i] += value
         if late:
             _upsert(tier._meta.db_table, family, late)
+            revised = True
+    if revised:
+        _revise(family)
+
+
+def _revise(family: Family) -> None:
+    """Give the family a new revision: rows of its rolled-up past changed, so what readers kept
+    of it is stale. Call it in the transaction that changes them."""
+    RollupRevision.objects.filter(family=family.name).update(revision=secrets.randbits(63))
 
 
 def roll_up(now: float) -> int:
@@ -315,38 +333,31 @@ def read(
     queries, and a third for keys this process has not read before: the watermarks, then every
     tier the window needs at once, summed per key id. `coarsest` (one of RESOLUTIONS) bounds the
     tiers read, for a reader that keeps `bucket` and needs buckets of at most that many
-    seconds (a chart's steps)."""
+    seconds (a chart's steps).
+
+    The window's rolled-up past (before the 1-minute watermark) changes only with the family's
+    revision, so the process keeps its sums per key (`_Past`) and reads only the buckets that
+    entered or left it since, with the rest of the window: a live window that moved on by ten
+    seconds reads a few buckets, not the dozens its tiers' ragged ends take. Sums of integers
+    only, so they equal a fresh read exactly; not inside a transaction, whose rows may yet be
+    rolled back."""
     dimensions = tuple(dimensions or family.key_dimensions)
     measures = tuple(measures or family.measures)
     lo, hi = _ceil(math.ceil(start), BUCKET_SECONDS), _ceil(math.ceil(end), BUCKET_SECONDS)
     top = RESOLUTIONS.index(coarsest)
-    pieces = _plan(lo, hi, _watermarks(family), time.time() if now is None else now, top)
+    until, revision = _reader_state(family)
+    pieces = _plan(lo, hi, until, time.time() if now is None else now, top)
     if not pieces:
         return []
     by_bucket = "bucket" in dimensions
-    grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
     keys = None if where is None else family.keys._default_manager.filter(where).values("id")
-    querysets = []
-    for level, first, last in pieces:
-        query = family.tiers[level]._default_manager.filter(bucket__gte=first, bucket__lt=last)
-        if keys is not None:
-            query = query.filter(key_id__in=keys)
-        querysets.append(query.values_list(*grouping, *measures).order_by())
-    rows = querysets[0].union(*querysets[1:], all=True) if len(querysets) > 1 else querysets[0]
-    pieces_sql, params = rows.query.sql_with_params()
-    # One GROUP BY over the rows of every piece. Sums of integer columns are cast back to
-    # integers (PostgreSQL sums bigints as numeric).
-    sums = ", ".join(
-        f"CAST(SUM({m}) AS BIGINT)" if isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField)
-        else f"SUM({m})"
-        for m in measures
-    )
-    group = ", ".join(grouping)
-    with connection.cursor() as cursor:
-        # Only constant identifiers are formatted in; values are parameters.
-        cursor.execute(f"SELECT {group}, {sums} FROM ({pieces_sql}) AS pieces GROUP BY {group}", params)  # noqa: S608
-        summed = cursor.fetchall()
-    width = len(grouping)
+    integers = all(isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField) for m in measures)
+    if by_bucket or revision is None or not integers or connection.in_atomic_block:
+        grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
+        summed = _sum(family, [(1, 1, *piece) for piece in pieces], grouping, measures, keys)
+    else:
+        summed = _sum_keeping_past(family, pieces, until[RESOLUTIONS[1]], revision, measures, keys)
+    width = 2 if by_bucket else 1
     named = _key_dimensions(family, {row[width - 1] for row in summed})
     if dimensions == family.key_dimensions:  # one row per key already
         return [(*named[row[0]], *row[1:]) for row in summed]
@@ -362,6 +373,149 @@ def read(
             for i, value in enumerate(row[width:]):
                 found[i] += value
     return [(*projected, *values) for projected, values in totals.items()]
+
+
+def _reader_state(family: Family) -> tuple[dict[int, int], int | None]:
+    """The family's watermarks, as `_watermarks` reads them, and its revision (None without
+    watermarks, as in a database just flushed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w.resolution, w.rolled_until, r.revision FROM mesh_rollup_watermark w "
+            "LEFT JOIN mesh_rollup_revision r ON r.family = w.family WHERE w.family = %s",
+            [family.name],
+        )
+        rows = cursor.fetchall()
+    found = {resolution: rolled_until for resolution, rolled_until, _ in rows}
+    until = {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS[1:]}
+    return until, rows[0][2] if rows else None
+
+
+# (part, sign, tier index, first bucket, end): rows of a tier's buckets [first, end), summed
+# into `part` with their measures times `sign`.
+Piece = tuple[int, int, int, int, int]
+
+
+def _sum(
+    family: Family,
+    pieces: Sequence[Piece],
+    grouping: tuple[str, ...],
+    measures: tuple[str, ...],
+    keys: models.QuerySet | None,
+    counted: bool = False,
+) -> list[tuple]:
+    """One statement summing `pieces` per `grouping` (of part, bucket, key_id): those columns,
+    then how many rows (signed) when `counted`, then the sums of `measures`."""
+    key_filter, key_params = "", ()
+    if keys is not None:
+        key_sql, key_params = keys.query.sql_with_params()
+        key_filter = f" AND key_id IN ({key_sql})"
+    selects, params = [], []
+    for part, sign, level, first, last in pieces:
+        values = ", ".join(f"{'-' if sign < 0 else ''}{m} AS {m}" for m in measures)
+        selects.append(
+            f"SELECT {part} AS part, bucket, key_id, {sign} AS n, {values} "  # noqa: S608
+            f"FROM {connection.ops.quote_name(family.tiers[level]._meta.db_table)} "
+            f"WHERE bucket >= %s AND bucket < %s{key_filter}"
+        )
+        params += [first, last, *key_params]
+    # Sums of integer columns are cast back to integers (PostgreSQL sums bigints as numeric).
+    sums = ", ".join(
+        f"CAST(SUM({m}) AS BIGINT)" if isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField)
+        else f"SUM({m})"
+        for m in measures
+    )
+    group = ", ".join(grouping)
+    count = "SUM(n), " if counted else ""
+    with connection.cursor() as cursor:
+        # Only constant identifiers are formatted in; values are parameters.
+        cursor.execute(
+            f"SELECT {group}, {count}{sums} FROM ({' UNION ALL '.join(selects)}) AS pieces GROUP BY {group}",  # noqa: S608
+            params,
+        )
+        return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class _Past:
+    """Sums of a window's rolled-up past under one revision: the (tier index, bucket) read, and
+    per key id the rows summed then the measures' sums. Never changed once kept."""
+
+    revision: int
+    buckets: frozenset[tuple[int, int]]
+    sums: dict[int, tuple[int, ...]]
+
+
+# Per database, family, filter and measures: the last window's past (a few live graphs at once).
+_PASTS: OrderedDict[tuple, _Past] = OrderedDict()
+_PASTS_KEPT = 4
+_PASTS_LOCK = threading.Lock()
+
+
+def _sum_keeping_past(
+    family: Family,
+    pieces: Sequence[tuple[int, int, int]],
+    settled: int,
+    revision: int,
+    measures: tuple[str, ...],
+    keys: models.QuerySet | None,
+) -> list[tuple]:
+    """`read`'s sums per key id of `pieces`, keeping those before `settled` (the 1-minute
+    watermark, under which every tier is rolled up) for the next read under `revision`."""
+    past: set[tuple[int, int]] = set()
+    recent: list[Piece] = []
+    for level, first, last in pieces:
+        resolution = RESOLUTIONS[level]
+        past.update((level, bucket) for bucket in range(first, min(last, settled), resolution))
+        if last > settled:  # only the finest tier's pieces reach past the watermarks
+            recent.append((1, 1, level, max(first, settled), last))
+    cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures,
+                 None if keys is None else str(keys.query))
+    with _PASTS_LOCK:
+        kept = _PASTS.get(cache_key)
+    if kept is None or kept.revision != revision:
+        kept = _Past(revision, frozenset(), {})
+    added: AbstractSet[tuple[int, int]] = past - kept.buckets
+    removed: AbstractSet[tuple[int, int]] = kept.buckets - past
+    if len(added) + len(removed) > len(past):  # quicker read anew
+        kept, added, removed = _Past(revision, frozenset(), {}), past, set()
+    changes = [(0, 1, *run) for run in _runs(added)] + [(0, -1, *run) for run in _runs(removed)]
+    rows = _sum(family, changes + recent, ("part", "key_id"), measures, keys, counted=True) if changes or recent else []
+    sums, fresh = kept.sums, {}
+    if changes:
+        sums = dict(sums)
+    for part, key, *change in rows:
+        if part:
+            fresh[key] = change[1:]
+            continue
+        old = sums.get(key)
+        total = tuple(change) if old is None else tuple(map(add, old, change))
+        if total[0]:
+            sums[key] = total
+        else:  # no row of the key is left in the past
+            sums.pop(key, None)
+    with _PASTS_LOCK:
+        _PASTS[cache_key] = _Past(revision, frozenset(past), sums)
+        _PASTS.move_to_end(cache_key)
+        while len(_PASTS) > _PASTS_KEPT:
+            _PASTS.popitem(last=False)
+    summed = []
+    for key, total in sums.items():
+        recent_sums = fresh.pop(key, None)
+        summed.append((key, *(total[1:] if recent_sums is None else map(add, total[1:], recent_sums))))
+    summed += [(key, *values) for key, values in fresh.items()]
+    return summed
+
+
+def _runs(buckets: AbstractSet[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(tier index, first bucket, end) of each run of consecutive buckets in `buckets`."""
+    runs: list[tuple[int, int, int]] = []
+    for level, bucket in sorted(buckets):
+        resolution = RESOLUTIONS[level]
+        if runs and runs[-1][0] == level and runs[-1][2] == bucket:
+            runs[-1] = (level, runs[-1][1], bucket + resolution)
+        else:
+            runs.append((level, bucket, bucket + resolution))
+    return runs
 
 
 # Family name -> key id -> the key's dimensions, as `key_id` makes ids: an entry never goes stale.
@@ -397,10 +551,12 @@ def delete_expired(now: float) -> int:
     how many rows went."""
     deleted = 0
     for family in FAMILIES:
-        for tier, resolution in zip(family.tiers, RESOLUTIONS, strict=True):
-            cutoff = now - retention_seconds(resolution)
-            count, _ = tier._default_manager.filter(bucket__lt=cutoff).delete()
-            deleted += count
+        with transaction.atomic():
+            for tier, resolution in zip(family.tiers, RESOLUTIONS, strict=True):
+                cutoff = now - retention_seconds(resolution)
+                count, _ = tier._default_manager.filter(bucket__lt=cutoff).delete()
+                deleted += count
+            _revise(family)
         _delete_unused_keys(family)
     return deleted
 

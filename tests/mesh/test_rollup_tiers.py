@@ -1,16 +1,18 @@
 """Rollup tiers: 10-second rows roll up into 1-minute, 10-minute, hourly and daily ones, and
 every window reads the same totals whichever tiers answer it, ragged ends included."""
 
+import secrets
 import time
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
 from meshview.envoy.parser import LogParser
 from meshview.mesh import actions, rollups
+from meshview.mesh.models import RollupRevision, RollupWatermark
 from meshview.traces.actions import store_spans
 from meshview.traces.decode import decode_otlp_protobuf
 from meshview.traces.pairing import settle
@@ -128,3 +130,76 @@ def test_no_tier_outlives_the_overall_retention(settings) -> None:
     for family in rollups.FAMILIES:
         assert not any(t._default_manager.exists() for t in family.tiers), family.name
         assert not family.keys._default_manager.exists(), family.name  # no row names them any more
+
+
+@pytest.fixture
+def _watermarks() -> None:
+    """The watermarks and revisions the migrations create, which a flush of the database (after
+    each test that commits) deleted."""
+    RollupWatermark.objects.bulk_create(
+        [RollupWatermark(family=f.name, resolution=r) for f in rollups.FAMILIES for r in rollups.RESOLUTIONS[1:]],
+        ignore_conflicts=True,
+    )
+    RollupRevision.objects.bulk_create(
+        [RollupRevision(family=f.name, revision=secrets.randbits(63)) for f in rollups.FAMILIES], ignore_conflicts=True
+    )
+
+
+def fresh(family: rollups.Family, start: int, end: int) -> dict:
+    """What `read` gives without the sums it keeps: inside a transaction it keeps none."""
+    with transaction.atomic():
+        return read(family, start, end)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+@pytest.mark.parametrize("family", rollups.FAMILIES, ids=lambda f: f.name)
+def test_a_live_window_moving_on_reads_what_a_fresh_read_gives(family: rollups.Family) -> None:
+    feed()
+    rollups.roll_up(NOW)
+    # Minutes across 10-minute and hourly boundaries, ten seconds at a time: buckets enter and
+    # leave what the process kept, and keys with them.
+    for end in range(T0 + 50 * 60, T0 + 130 * 60, 10):
+        assert read(family, end - 3600, end) == fresh(family, end - 3600, end), end
+    # The same window again reads nothing but the watermarks.
+    expected = fresh(family, end - 3600, end)
+    with CaptureQueriesContext(connection) as queries:
+        assert read(family, end - 3600, end) == expected
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_what_a_reader_kept_of_the_past_gives_way_to_late_rows_and_expiry(settings) -> None:
+    family, window = rollups.TRAFFIC, (T0, T0 + 25 * 60)
+    feed(minutes=(0, 20))
+    rollups.roll_up(NOW)
+    before = read(family, *window)
+    assert before == fresh(family, *window)
+    feed(minutes=(3, 20), second=41)  # late: the 10-minute and hourly tiers already hold those buckets
+    after = read(family, *window)
+    assert after != before
+    assert after == fresh(family, *window) == totals(family, *window)
+    # The 10-minute tier loses its bucket of minute 0, which it alone answers for this window.
+    settings.MESHVIEW_TRAFFIC_RETENTION_10M_SECONDS = int(NOW) - (T0 + 600)
+    rollups.delete_expired(NOW)
+    expired = fresh(family, *window)
+    assert expired != after
+    assert read(family, *window) == expired
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_a_live_window_adds_the_buckets_not_rolled_up_yet() -> None:
+    family = rollups.TRAFFIC
+    feed()
+    rollups.roll_up(NOW)
+    recent = datetime.fromtimestamp(NOW - 15, UTC)  # after the 1-minute watermark
+    calls = meshsim.bookinfo_calls(recent)
+    actions.ingest_envoy_lines(list(meshsim.envoy_envelopes(calls)), "ndjson", LogParser("auto"), None)
+    actions.settle_expired(now=NOW + 3600)
+    window = (int(NOW) - 3 * DAY, int(NOW) + 10)
+    assert read(family, *window) == fresh(family, *window) == totals(family, *window)
+    actions.ingest_envoy_lines(list(meshsim.envoy_envelopes(calls)), "ndjson", LogParser("auto"), None)
+    actions.settle_expired(now=NOW + 3600)
+    assert read(family, *window) == fresh(family, *window) == totals(family, *window)
