@@ -44,27 +44,42 @@ KIALI_PAGE_APPENDERS = APPENDERS - {"responseTime"}
 TICK_SECONDS = 10  # a live graph's refresh, as meshview's page and Kiali's shortest one
 
 
-def write_planned_tiers(windows: list[tuple[int, int]], end: int, now: int) -> tuple[dict[int, int], frozenset[str]]:
-    """Write the synthetic mesh's rows into every tier bucket `rollups.read` plans at `now` for
-    `windows`, set the watermarks as the roll-up task leaves them at `now`, and return the rows
-    written per tier resolution and the mesh's namespaces."""
+def watermarks_at(now: int) -> dict[int, int]:
+    """The coarse tiers' watermarks as the roll-up task leaves them at `now`."""
+    from meshview.mesh import rollups
+
+    horizon = now - rollups.rollup_lag_seconds()
+    until, complete = {}, horizon
+    for resolution in rollups.RESOLUTIONS[1:]:
+        until[resolution] = complete = min(horizon, complete) // resolution * resolution
+    return until
+
+
+def set_watermarks(now: int) -> None:
+    from meshview.mesh.models import RollupWatermark
+
+    for resolution, rolled_until in watermarks_at(now).items():
+        RollupWatermark.objects.filter(family="traffic", resolution=resolution).update(rolled_until=rolled_until)
+
+
+def write_planned_tiers(windows: list[tuple[int, int, int]], end: int) -> tuple[dict[int, int], frozenset[str]]:
+    """Write the synthetic mesh's rows into every tier bucket `rollups.read` plans for each of
+    `windows` (start, end, and the time it is read at, with the watermarks as the roll-up task
+    leaves them then), and return the rows written per tier resolution and the mesh's
+    namespaces."""
     from django.db import connection, transaction
 
     from meshview.mesh import rollups
-    from meshview.mesh.models import ROLLUP_MEASURES, RollupWatermark
+    from meshview.mesh.models import ROLLUP_MEASURES
 
     graph_bench.QUERY_TIME = end
     samples, namespaces = graph_bench.synthetic_mesh(1000)
     graph_bench.store_rollups(samples)  # one window's rows in the 10-second tier: the template below
     columns = ("bucket", "key_id", *ROLLUP_MEASURES)
     others = ", ".join(columns[1:])
-    horizon = now - rollups.rollup_lag_seconds()
-    until, complete = {}, horizon
-    for resolution in rollups.RESOLUTIONS[1:]:
-        until[resolution] = complete = min(horizon, complete) // resolution * resolution
     buckets: dict[int, set[int]] = {}
-    for start, stop in windows:
-        for level, first, last in rollups._plan(start, stop, until, now):
+    for start, stop, now in windows:
+        for level, first, last in rollups._plan(start, stop, watermarks_at(now), now):
             resolution = rollups.RESOLUTIONS[level]
             buckets.setdefault(level, set()).update(range(first, last, resolution))
     written = {}
@@ -80,24 +95,25 @@ def write_planned_tiers(windows: list[tuple[int, int]], end: int, now: int) -> t
             cursor.execute(f"SELECT COUNT(*) FROM {table}")
             written[rollups.RESOLUTIONS[level]] = cursor.fetchone()[0]
         cursor.execute("DROP TABLE bench_template")
-        for resolution, rolled_until in until.items():
-            RollupWatermark.objects.filter(family="traffic", resolution=resolution).update(rolled_until=rolled_until)
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE")
     return written, namespaces
 
 
-def timed_graph(options: GraphOptions, repeat: int) -> tuple[list[dict[str, float]], int]:
+def timed_graph(options: GraphOptions, ticks: list[tuple[int, int]]) -> tuple[list[dict[str, float]], int]:
     """Each run's seconds per stage, and the number of samples loaded: the first with nothing
-    kept from an earlier read, then as a live viewer's ticks, each window ten seconds later."""
+    kept from an earlier read, then as a live viewer's ticks, each window (`ticks`: its end,
+    and the time it is read at) ten seconds later, with the watermarks moving on as the roll-up
+    task moves them."""
     from meshview.mesh import rollups
 
     rollups._PASTS.clear()
     runs = []
     samples = 0
-    for tick in range(repeat):
+    for end, now in ticks:
+        set_watermarks(now)
         gc.collect()
-        ticked = dataclasses.replace(options, query_time=options.query_time + tick * TICK_SECONDS)
+        ticked = dataclasses.replace(options, query_time=end)
         result = None
         times = {}
         with paused_gc():  # as graph_json
@@ -128,9 +144,10 @@ def main() -> None:
     now = int(time.time())
     end = now if args.end == "now" else now // 86400 * 86400
     hours = [int(h) for h in args.hours.split(",")]
-    ticks = [end + tick * TICK_SECONDS for tick in range(args.repeat)]
-    windows = [(tick - seconds, tick) for seconds in (*(h * 3600 for h in hours), 600) for tick in ticks]
-    written, namespaces = write_planned_tiers(windows, end, now)
+    # The last tick's window ends at `end`, read now; each earlier one ten seconds before.
+    ticks = [(end - back, now - back) for back in range((args.repeat - 1) * TICK_SECONDS, -1, -TICK_SECONDS)]
+    windows = [(tick - seconds, tick, at) for seconds in (*(h * 3600 for h in hours), 600) for tick, at in ticks]
+    written, namespaces = write_planned_tiers(windows, end)
     tiers = ", ".join(f"{r}s: {n:,}" for r, n in written.items())
     print(f"{connection.vendor}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; window ends "
           f"{args.end} ({end}); rows written per tier: {tiers}")
@@ -138,7 +155,7 @@ def main() -> None:
         for appenders, kind in ((None, "all appenders"), (KIALI_PAGE_APPENDERS, "no responseTime")):
             options = GraphOptions(query_time=end, duration_s=seconds, graph_type="versionedApp",
                                    namespaces=namespaces, cluster_name="Kubernetes", appenders=appenders)
-            (first, *live), samples = timed_graph(options, args.repeat)
+            (first, *live), samples = timed_graph(options, ticks)
             totals = [sum(run.values()) * 1000 for run in live]
             best = min(live, key=lambda run: sum(run.values()))
 

@@ -234,15 +234,14 @@ def _add_all(into: dict[str, float], weights: dict[str, float]) -> None:
 def response_code(sample: TrafficSample) -> str:
     """Return the response code under which Kiali files a sample: the HTTP code, the gRPC
     status for gRPC, "-" for no response and for TCP."""
-    if sample.protocol == "tcp":
+    protocol, code = sample.protocol, sample.response_code
+    if protocol == "http":
+        return str(code) if code else "-"
+    if protocol == "tcp":
         return "-"
-    if sample.protocol == "grpc" and sample.grpc_status is not None:
+    if sample.grpc_status is not None:
         return sample.grpc_status
-    if not sample.response_code:
-        return "-"
-    if sample.protocol == "grpc":
-        return _GRPC_STATUS_OF_HTTP.get(sample.response_code, "2")
-    return str(sample.response_code)
+    return _GRPC_STATUS_OF_HTTP.get(code, "2") if code else "-"
 
 
 class _Nodes:
