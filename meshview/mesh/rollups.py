@@ -352,11 +352,13 @@ def read(
     by_bucket = "bucket" in dimensions
     keys = None if where is None else family.keys._default_manager.filter(where).values("id")
     integers = all(isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField) for m in measures)
-    if by_bucket or revision is None or not integers or connection.in_atomic_block:
+    settled = until[RESOLUTIONS[1]]
+    if (revision is None or by_bucket or not integers or connection.in_atomic_block
+            or all(first >= settled for _, first, _ in pieces)):  # no past to keep
         grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
         summed = _sum(family, [(1, 1, *piece) for piece in pieces], grouping, measures, keys)
     else:
-        summed = _sum_keeping_past(family, pieces, until[RESOLUTIONS[1]], revision, measures, keys)
+        summed = _sum_keeping_past(family, pieces, settled, revision, measures, keys)
     width = 2 if by_bucket else 1
     named = _key_dimensions(family, {row[width - 1] for row in summed})
     if dimensions == family.key_dimensions:  # one row per key already
@@ -413,9 +415,12 @@ def _sum(
         key_filter = f" AND +key_id IN ({key_sql})"
     selects, params = [], []
     for part, sign, level, first, last in pieces:
-        values = ", ".join(f"{'-' if sign < 0 else ''}{m} AS {m}" for m in measures)
+        columns = [f"{part} AS part" if c == "part" else c for c in grouping]
+        if counted:
+            columns.append(f"{sign} AS n")
+        columns += (f"{'-' if sign < 0 else ''}{m} AS {m}" for m in measures)
         selects.append(
-            f"SELECT {part} AS part, bucket, key_id, {sign} AS n, {values} "  # noqa: S608
+            f"SELECT {', '.join(columns)} "  # noqa: S608
             f"FROM {connection.ops.quote_name(family.tiers[level]._meta.db_table)} "
             f"WHERE bucket >= %s AND bucket < %s{key_filter}"
         )
