@@ -452,9 +452,12 @@ class _Past:
     sums: dict[int, tuple[int, ...]]
 
 
-# Per database, family, filter and measures: the last window's past (a few live graphs at once).
+# Per database, family, filter and measures: the last window's past, the least recently read
+# given up first past 32 of them or 50,000 keys in all (some 40 MB): the live graphs open at once
+# and the alert rules, each of which reads a few keys.
 _PASTS: OrderedDict[tuple, _Past] = OrderedDict()
-_PASTS_KEPT = 4
+_PASTS_KEPT = 32
+_PAST_KEYS_KEPT = 50_000
 _PASTS_LOCK = threading.Lock()
 
 
@@ -503,7 +506,9 @@ def _sum_keeping_past(
     with _PASTS_LOCK:
         _PASTS[cache_key] = _Past(revision, frozenset(past), sums)
         _PASTS.move_to_end(cache_key)
-        while len(_PASTS) > _PASTS_KEPT:
+        while len(_PASTS) > _PASTS_KEPT or (
+            len(_PASTS) > 1 and sum(len(p.sums) for p in _PASTS.values()) > _PAST_KEYS_KEPT
+        ):
             _PASTS.popitem(last=False)
     summed = []
     for key, total in sums.items():
