@@ -42,6 +42,7 @@ from meshview.core import bulk
 from meshview.mesh.models import (
     DEPENDENCY_DIMENSIONS,
     DEPENDENCY_MEASURES,
+    LATENCY_COLUMNS,
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
     SPAN_ROLLUP_DIMENSIONS,
@@ -425,12 +426,7 @@ def _sum(
             f"WHERE bucket >= %s AND bucket < %s{key_filter}"
         )
         params += [first, last, *key_params]
-    # Sums of integer columns are cast back to integers (PostgreSQL sums bigints as numeric).
-    sums = ", ".join(
-        f"CAST(SUM({m}) AS BIGINT)" if isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField)
-        else f"SUM({m})"
-        for m in measures
-    )
+    sums = ", ".join(_sum_of(family, m) for m in measures)
     group = ", ".join(grouping)
     count = "SUM(n), " if counted else ""
     with connection.cursor() as cursor:
@@ -440,6 +436,22 @@ def _sum(
             params,
         )
         return cursor.fetchall()
+
+
+# Measures that count requests: never near 2**53, below which doubles add integers exactly.
+_REQUEST_COUNTS = frozenset({"requests", "calls", *LATENCY_COLUMNS})
+
+
+def _sum_of(family: Family, measure: str) -> str:
+    """The SQL sum of a measure; sums of integer columns are cast back to integers (PostgreSQL
+    sums bigints as numeric). PostgreSQL adds bigints in 128-bit states, which makes a window of
+    a thousand workloads read two to three times slower than with doubles (more across parallel
+    workers), so it sums request counts as doubles: exact for them."""
+    if not isinstance(family.tiers[0]._meta.get_field(measure), models.IntegerField):
+        return f"SUM({measure})"
+    if connection.vendor == "postgresql" and measure in _REQUEST_COUNTS:
+        return f"CAST(SUM(CAST({measure} AS DOUBLE PRECISION)) AS BIGINT)"
+    return f"CAST(SUM({measure}) AS BIGINT)"
 
 
 @dataclass(frozen=True)
