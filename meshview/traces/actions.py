@@ -4,7 +4,8 @@ On PostgreSQL spans go in with COPY (psycopg 3) into day partitions, each row se
 is built, so the server indexes the first rows while the last are made; on SQLite with
 multi-row INSERTs. Either way a span already stored with the same content (an exporter's retry
 of an export that was in fact stored) is skipped, and only the spans stored are paired into
-requests (`meshview.traces.pairing`). Live subscribers hear of the touched traces after the
+requests (`meshview.traces.pairing`) and counted in their traces' summaries
+(`meshview.traces.summary_store`). Live subscribers hear of the touched traces after the
 transaction commits.
 """
 
@@ -24,7 +25,7 @@ from meshview.core import bulk
 from meshview.core.access import EVERYTHING
 from meshview.core.metrics import INGEST_REJECTED, INGESTED
 from meshview.live.broadcast import TRACES_GROUP, publish_after_commit, signal_change
-from meshview.traces import pairing, queries
+from meshview.traces import pairing, queries, summary_store
 from meshview.traces.decode import DecodedExport
 from meshview.traces.jaeger import SPAN_KIND_TAGS, attribute_string
 from meshview.traces.model import STATUS_ERROR, STATUS_OK, Resource, Span
@@ -215,9 +216,10 @@ def refuse_expired(export: DecodedExport, signal: str, now: float | None = None)
 
 def store_spans(export: DecodedExport, signal: str = "otlp", now: float | None = None) -> int:
     """Write an export's resources and operations, then its new spans in one transaction, turn
-    the new spans into requests, then announce the touched traces to live subscribers; return
-    how many spans were new. Raises django.db.DatabaseError when storage fails, in which case no
-    span was written (the resources and operations, which say nothing on their own, may be).
+    the new spans into requests and count them in their traces' summaries, then announce the
+    touched traces to live subscribers; return how many spans were new. Raises
+    django.db.DatabaseError when storage fails, in which case no span was written (the
+    resources and operations, which say nothing on their own, may be).
 
     The resources and operations are committed first, on their own: concurrent exports of one
     service write the same rows, and inside the spans' transaction each would wait for the
@@ -240,21 +242,25 @@ def store_spans(export: DecodedExport, signal: str = "otlp", now: float | None =
         )
     if connection.vendor == "postgresql":
         with transaction.atomic():
+            summary_store.add_times(spans)  # first: it locks the traces' summaries
             _ensure_partitions({span.start_ns // DAY_NS for span in spans})
             new = _copy(spans, span_rows(export))
-            _pair(export, new, now)
+            _count(export, new, now)
     else:
         rows = list(span_rows(export))  # before the transaction, which holds SQLite's one write lock
         with transaction.atomic():
+            summary_store.add_times(spans)
             new = _insert(spans, rows)
-            _pair(export, new, now)
+            _count(export, new, now)
     INGESTED.labels(signal, "accepted").inc(len(spans))
     return len(new)
 
 
-def _pair(export: DecodedExport, new: list[Span], now: float) -> None:
-    """Turn the `new` spans into requests, and announce them once the transaction commits."""
-    pairing.pair_new_spans(new, export.resources, now)
+def _count(export: DecodedExport, new: list[Span], now: float) -> None:
+    """Turn the `new` spans into requests, count them in their traces' summaries, and announce
+    them once the transaction commits."""
+    orphans = pairing.pair_new_spans(new, export.resources, now)
+    summary_store.add_spans(new, orphans)
     signal_change()  # spans are a graph telemetry source too
     touched = {s.trace_id for s in export.spans}
     publish_after_commit(
@@ -378,8 +384,9 @@ def prepare_partitions(now: float | None = None, days_ahead: int = 2) -> None:
 
 
 def delete_expired_spans(now: float | None = None) -> int:
-    """Drop the spans older than MESHVIEW_TRACE_RETENTION (whole day partitions on PostgreSQL);
-    return how many day partitions or rows went."""
+    """Drop the spans older than MESHVIEW_TRACE_RETENTION (whole day partitions on PostgreSQL)
+    and their traces' summaries (summed again from the spans left for a trace they were part
+    of); return how many day partitions or rows went."""
     now = time.time() if now is None else now
     cutoff = datetime.fromtimestamp(now, UTC) - timedelta(seconds=settings.MESHVIEW_TRACE_RETENTION_SECONDS)
     cutoff_ns = int(cutoff.timestamp()) * 10**9
@@ -391,16 +398,21 @@ def delete_expired_spans(now: float | None = None) -> int:
                 "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'traces_span' "
                 "AND c.relname LIKE 'traces_span_p%%'"
             )
-            for (name,) in cursor.fetchall():
-                day_end = datetime.strptime(name[len("traces_span_p") :], "%Y%m%d").replace(tzinfo=UTC) + timedelta(
-                    days=1
-                )
-                if day_end <= cutoff:
-                    cursor.execute(f"DROP TABLE {name}")
-                    _known_partitions.discard(int(day_end.timestamp()) // 86_400 - 1)
-                    removed += 1
+            days = {int(datetime.strptime(name[len("traces_span_p") :], "%Y%m%d").replace(tzinfo=UTC).timestamp())
+                    // 86_400 for (name,) in cursor.fetchall()}
+            expired = sorted(day for day in days if (day + 1) * 86_400 <= cutoff.timestamp())
+            # Every span older than the cutoff's day goes; of that day's, those in the default
+            # partition only (a day is wholly in its partition or wholly in the default one).
+            cutoff_day = cutoff_ns // DAY_NS
+            cut = summary_store.forget_before(cutoff_day * DAY_NS if cutoff_day in days else cutoff_ns)
+            for day in expired:
+                cursor.execute(f"DROP TABLE {_partition_name(day)}")
+                _known_partitions.discard(day)
+                removed += 1
             cursor.execute("DELETE FROM traces_span_default WHERE start_ns < %s", [cutoff_ns])
         else:
+            cut = summary_store.forget_before(cutoff_ns)
             cursor.execute("DELETE FROM traces_span WHERE start_ns < %s", [cutoff_ns])
         removed += cursor.rowcount
+        summary_store.rebuild(cut)
     return removed

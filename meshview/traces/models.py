@@ -113,3 +113,59 @@ class SpanHalf(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trace_id}/{self.span_id} waiting for its {self.waiting}"
+
+
+class Trace(models.Model):
+    """What a trace summary needs of a whole trace, kept as its spans are stored
+    (`meshview.traces.summary_store`): the earliest start, the latest start (retention reads
+    it) and end, and how many of its spans name a parent that is not stored."""
+
+    trace_id = models.CharField(max_length=32, primary_key=True)
+    start_ns = models.BigIntegerField()
+    last_start_ns = models.BigIntegerField()
+    end_ns = models.BigIntegerField()
+    orphan_count = models.IntegerField()
+
+    class Meta:
+        db_table = "traces_trace"
+        indexes = [models.Index(fields=["start_ns"], name="traces_trace_start")]
+
+    def __str__(self) -> str:
+        return self.trace_id
+
+
+class TraceResource(models.Model):
+    """The spans of one trace from one resource (of one service), summed: how many, how many
+    with an error status, and the earliest of them without a parent (start, then operation
+    name). Per resource, as a caller's access is (`meshview.traces.visibility`)."""
+
+    pk = models.CompositePrimaryKey("trace_id", "service_name", "resource_key")
+    trace_id = models.CharField(max_length=32)
+    service_name = models.CharField(max_length=512)
+    resource_key = models.CharField(max_length=32)
+    span_count = models.IntegerField()
+    error_count = models.IntegerField()
+    root_start_ns = models.BigIntegerField(null=True)
+    root_name = models.CharField(max_length=512)
+
+    class Meta:
+        db_table = "traces_trace_resource"
+
+    def __str__(self) -> str:
+        return f"{self.trace_id} {self.service_name} ({self.resource_key[:8]})"
+
+
+class MissingParent(models.Model):
+    """A parent span id that `span_count` stored spans of the trace name and no stored span of
+    the trace has: the orphans that its arrival makes children again."""
+
+    pk = models.CompositePrimaryKey("trace_id", "parent_span_id")
+    trace_id = models.CharField(max_length=32)
+    parent_span_id = models.CharField(max_length=16)
+    span_count = models.IntegerField()
+
+    class Meta:
+        db_table = "traces_missing_parent"
+
+    def __str__(self) -> str:
+        return f"{self.trace_id}/{self.parent_span_id} missing, {self.span_count} spans wait"

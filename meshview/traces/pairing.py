@@ -157,9 +157,10 @@ def _keep(rows: list[tuple], facts: list[SpanFacts], tally: Tally) -> None:
         PAIRING_DROPPED.inc(len(rows) - room)
 
 
-def pair_new_spans(spans: Sequence[Span], resources: Mapping[str, Resource], now: float) -> None:
+def pair_new_spans(spans: Sequence[Span], resources: Mapping[str, Resource], now: float) -> list[SpanId]:
     """Turn newly stored `spans` (with their export's `resources`) into requests and dependency
-    links in the rollups, and keep what waits for its other half. Runs inside the storing
+    links in the rollups, and keep what waits for its other half; return the (trace id, parent
+    span id) of each of `spans` whose parent is not stored. Runs inside the storing
     transaction. Raises django.db.DatabaseError when the store cannot be read or written."""
     identities = _Identities(resources)
     memo: dict[tuple, tuple] = {}
@@ -173,16 +174,17 @@ def pair_new_spans(spans: Sequence[Span], resources: Mapping[str, Resource], now
         child = orphans[child_id]
         linker.link(by_id[(child.trace_id, child.parent_span_id)], child)
     waiting_rows, waiting_facts = [], []
+    missing_parents: list[SpanId] = []
     for facts in new:
         if facts.parent_span_id:
-            parent = by_id.get((facts.trace_id, facts.parent_span_id)) or parents.get(
-                (facts.trace_id, facts.parent_span_id)
-            )
+            parent_id = (facts.trace_id, facts.parent_span_id)
+            parent = by_id.get(parent_id) or parents.get(parent_id)
             if parent is not None:
                 linker.link(parent, facts)
             else:
                 waiting_rows.append(_row(facts, PARENT, now))
                 waiting_facts.append(facts)
+                missing_parents.append(parent_id)
         elif facts.kind == SPAN_KIND_SERVER:
             linker.tally.from_unknown(facts)
     for facts in new:
@@ -192,6 +194,7 @@ def pair_new_spans(spans: Sequence[Span], resources: Mapping[str, Resource], now
     _release_callers(linker.settled_callers - by_id.keys())
     _keep(waiting_rows, waiting_facts, linker.tally)
     _write(linker.tally)
+    return missing_parents
 
 
 def settle(now: float) -> int:

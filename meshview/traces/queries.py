@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from meshview.core.access import NamespaceAccess
 from meshview.mesh import rollups
-from meshview.traces.model import STATUS_ERROR, Resource, Span
+from meshview.traces.model import Resource, Span
 from meshview.traces.models import Operation
 from meshview.traces.models import Resource as ResourceRow
 from meshview.traces.models import Span as SpanRow
@@ -190,73 +190,55 @@ def load_traces(trace_ids: Sequence[str], *, access: NamespaceAccess) -> dict[st
 def summaries(trace_ids: Sequence[str], *, access: NamespaceAccess) -> list[dict[str, Any]]:
     """Return Jaeger v3 trace summaries for `trace_ids` (in that order); a trace id with no
     stored span is absent. Errors and the root operation are told only of spans `access`
-    allows; the callers give trace ids `access` may see.
+    allows; the callers give trace ids `access` may see. The root is the earliest span without
+    a parent; a trace with none has an empty root service and operation.
 
-    One SQL statement: the traces' rows are read once through the trace id index and summed
-    per service, each parent looked up in the same index (on PostgreSQL a hash of the traces'
-    span ids): no span is loaded into Python, and a summary costs what fetching those columns
-    would, one or two microseconds a span (bench/span_traffic.py). The root is the earliest
-    span without a parent; a trace with none has an empty root service and operation."""
+    One SQL statement over the summaries kept at ingest (`meshview.traces.summary_store`): a
+    row per trace and one per resource of it, whatever the number of its spans, so that a
+    10,000-span trace costs what a 10-span one does (bench/span_traffic.py)."""
     if not trace_ids:
         return []
     ids = list(trace_ids)
-    marks = ", ".join(["%s"] * len(ids))
-    readable, readable_params = readable_spans_sql(access, "c.resource_key")
-    # The earliest root of each service's spans, as one string that sorts by start: the start
-    # as 20 digits (a signed 64-bit count has at most 19), then the operation name as the
-    # caller sees it.
-    if connection.vendor == "postgresql":
-        start = "lpad(CAST(c.start_ns AS TEXT), 20, '0')"
-    else:
-        start = "printf('%%020d', c.start_ns)"
+    readable, readable_params = readable_spans_sql(access, "r.resource_key")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT c.trace_id, c.service_name, COUNT(*), SUM(CASE WHEN c.status_code = %s AND {readable} "  # noqa: S608
-            "THEN 1 ELSE 0 END), MIN(c.start_ns), MAX(c.end_ns), "
-            # The parents are looked for among the same traces only (p.trace_id IN ...): so
-            # PostgreSQL hashes those traces' span ids once instead of probing every partition.
-            "SUM(CASE WHEN c.parent_span_id <> '' AND NOT EXISTS (SELECT 1 FROM traces_span p "
-            f"WHERE p.trace_id IN ({marks}) AND p.trace_id = c.trace_id AND p.span_id = c.parent_span_id) "
-            "THEN 1 ELSE 0 END), "
-            f"MIN(CASE WHEN c.parent_span_id = '' THEN {start} || CASE WHEN {readable} THEN c.name ELSE %s END END) "
-            f"FROM traces_span c WHERE c.trace_id IN ({marks}) "
-            "GROUP BY c.trace_id, c.service_name ORDER BY c.trace_id, c.service_name",
-            [STATUS_ERROR, *readable_params, *ids, *readable_params, HIDDEN_SPAN_NAME, *ids],
+            "SELECT r.trace_id, r.service_name, r.span_count, "  # noqa: S608
+            f"CASE WHEN {readable} THEN r.error_count ELSE 0 END, r.root_start_ns, "
+            f"CASE WHEN {readable} THEN r.root_name ELSE %s END, t.start_ns, t.end_ns, t.orphan_count "
+            "FROM traces_trace_resource r JOIN traces_trace t ON t.trace_id = r.trace_id "
+            f"WHERE r.trace_id IN ({', '.join(['%s'] * len(ids))}) ORDER BY r.trace_id, r.service_name",
+            [*readable_params, *readable_params, HIDDEN_SPAN_NAME, *ids],
         )
         rows = cursor.fetchall()
     by_trace: dict[str, dict[str, Any]] = {}
-    roots: dict[str, str] = {}
-    for trace_id, service, count, errors, first_start, last_end, orphans, root in rows:
+    roots: dict[str, tuple[int, str]] = {}
+    for trace_id, service, count, errors, root_start, root_name, first_start, last_end, orphans in rows:
         summary = by_trace.get(trace_id)
         if summary is None:
             summary = by_trace[trace_id] = {
                 "traceId": trace_id,
                 "rootServiceName": "",
                 "rootOperationName": "",
-                "minStartTimeUnixNano": first_start,
-                "maxEndTimeUnixNano": last_end,
+                "minStartTimeUnixNano": str(first_start),
+                "maxEndTimeUnixNano": str(last_end),
                 "spanCount": 0,
                 "errorSpanCount": 0,
-                "orphanSpanCount": 0,
+                "orphanSpanCount": orphans,
                 "services": [],
             }
-        summary["minStartTimeUnixNano"] = min(summary["minStartTimeUnixNano"], first_start)
-        summary["maxEndTimeUnixNano"] = max(summary["maxEndTimeUnixNano"], last_end)
         summary["spanCount"] += count
-        summary["errorSpanCount"] += int(errors)
-        summary["orphanSpanCount"] += int(orphans)
-        summary["services"].append({"name": service, "spanCount": count, "errorSpanCount": int(errors)})
-        if root is not None and (trace_id not in roots or root < roots[trace_id]):
-            roots[trace_id] = root
-            summary["rootServiceName"], summary["rootOperationName"] = service, root[20:]
-    result = []
-    for trace_id in ids:
-        if trace_id in by_trace:
-            found = by_trace[trace_id]
-            found["minStartTimeUnixNano"] = str(found["minStartTimeUnixNano"])
-            found["maxEndTimeUnixNano"] = str(found["maxEndTimeUnixNano"])
-            result.append(found)
-    return result
+        summary["errorSpanCount"] += errors
+        services = summary["services"]
+        if services and services[-1]["name"] == service:  # another resource of the same service
+            services[-1]["spanCount"] += count
+            services[-1]["errorSpanCount"] += errors
+        else:
+            services.append({"name": service, "spanCount": count, "errorSpanCount": errors})
+        # The first service in name order wins a tie, as in the services' list.
+        if root_start is not None and (trace_id not in roots or (root_start, root_name) < roots[trace_id]):
+            roots[trace_id] = (root_start, root_name)
+            summary["rootServiceName"], summary["rootOperationName"] = service, root_name
+    return [by_trace[trace_id] for trace_id in ids if trace_id in by_trace]
 
 
 def services(*, access: NamespaceAccess) -> list[str]:

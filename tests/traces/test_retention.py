@@ -16,9 +16,11 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 from opentelemetry.proto.common.v1 import common_pb2 as common
 from opentelemetry.proto.trace.v1 import trace_pb2 as tr
 
+from meshview.core.access import EVERYTHING
 from meshview.traces.actions import delete_expired_spans, prepare_partitions, store_spans
 from meshview.traces.decode import decode_otlp_protobuf
-from meshview.traces.models import Span
+from meshview.traces.models import MissingParent, Span, Trace, TraceResource
+from meshview.traces.queries import summaries
 from meshview.traces.tasks import maintain_span_store
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anonymous")]
@@ -36,9 +38,10 @@ def anonymous():
         yield
 
 
-def post_span(client: Client, trace: int, at: float, service: str = "checkout") -> None:
+def post_span(client: Client, trace: int, at: float, service: str = "checkout", span: int = 0, parent: int = 0) -> None:
     """Store one span of trace `trace` starting at `at` (seconds since the epoch), as the span
-    store's write path does (OTLP/HTTP refuses spans already past the retention)."""
+    store's write path does (OTLP/HTTP refuses spans already past the retention); its span id
+    is `span`, else the trace's number."""
     start_ns = int(at * 10**9)
     request = ts.ExportTraceServiceRequest(
         resource_spans=[
@@ -49,7 +52,8 @@ def post_span(client: Client, trace: int, at: float, service: str = "checkout") 
                         spans=[
                             tr.Span(
                                 trace_id=trace.to_bytes(16, "big"),
-                                span_id=trace.to_bytes(8, "big"),
+                                span_id=(span or trace).to_bytes(8, "big"),
+                                parent_span_id=parent.to_bytes(8, "big") if parent else b"",
                                 name="GET /cart",
                                 kind=tr.Span.SPAN_KIND_SERVER,
                                 start_time_unix_nano=start_ns,
@@ -70,6 +74,13 @@ def trace_id(trace: int) -> str:
 
 def stored_traces() -> set[str]:
     return set(Span.objects.values_list("trace_id", flat=True))
+
+
+def summarised_traces() -> set[str]:
+    """The traces with summary rows: those with spans stored, once retention is done."""
+    kept = [set(model.objects.values_list("trace_id", flat=True)) for model in (Trace, TraceResource)]
+    assert kept[0] == kept[1]
+    return kept[0]
 
 
 def partition(at: float) -> str:
@@ -122,6 +133,7 @@ def test_spans_older_than_the_retention_go_and_newer_ones_stay(client: Client) -
         # whole tables dropped, not emptied: the days 20 and 8 days ago
         assert not table_exists(partition(NOW - 20 * DAY)) and not table_exists(partition(NOW - 8 * DAY))
         assert partitions() - before == {partition(NOW - age) for age in (6 * DAY, WEEK - HOUR, HOUR)}
+    assert summarised_traces() == stored_traces()
     # nothing left to remove
     assert delete_expired_spans(now=NOW) == 0
     assert stored_traces() == {trace_id(3), trace_id(4), trace_id(5)}
@@ -194,9 +206,38 @@ def test_spans_of_a_day_without_partition_are_deleted_row_by_row(client: Client)
         removed = delete_expired_spans(now=NOW)
 
     assert removed == 2
-    assert stored_traces() == {trace_id(3)}
+    assert stored_traces() == {trace_id(3)} == summarised_traces()
     if connection.vendor == "postgresql":
         assert in_default_partition() == {trace_id(3)}
+
+
+def test_a_trace_that_retention_cuts_is_summed_from_its_spans_left(client: Client) -> None:
+    """A trace whose root is past the retention and whose children are not: its summary counts
+    the children left, now orphans, and has no root; a trace wholly past it has no summary."""
+    post_span(client, 1, NOW - 9 * DAY, span=1)
+    post_span(client, 1, NOW - HOUR, span=2, parent=1)
+    post_span(client, 1, NOW - HOUR, span=3, parent=9)  # its parent never arrives
+    post_span(client, 2, NOW - 9 * DAY, span=1)
+    post_span(client, 2, NOW - 9 * DAY, span=2, parent=7)
+    (before,) = summaries([trace_id(1)], access=EVERYTHING)
+    assert (before["spanCount"], before["orphanSpanCount"], before["rootOperationName"]) == (3, 1, "GET /cart")
+
+    delete_expired_spans(now=NOW)
+
+    (after,) = summaries([trace_id(1)], access=EVERYTHING)
+    assert (after["spanCount"], after["orphanSpanCount"], after["rootServiceName"], after["rootOperationName"]) == (
+        2, 2, "", ""
+    )
+    assert after["minStartTimeUnixNano"] == str(int((NOW - HOUR) * 10**9))
+    assert summaries([trace_id(2)], access=EVERYTHING) == []
+    assert summarised_traces() == stored_traces() == {trace_id(1)}
+    assert sorted(MissingParent.objects.values_list("trace_id", "parent_span_id", "span_count")) == [
+        (trace_id(1), f"{1:016x}", 1), (trace_id(1), f"{9:016x}", 1)
+    ]
+    # A span with the expired root's id, started since, makes the spans that name it children again.
+    post_span(client, 1, NOW - HOUR, span=1)
+    (again,) = summaries([trace_id(1)], access=EVERYTHING)
+    assert (again["spanCount"], again["orphanSpanCount"], again["rootOperationName"]) == (3, 1, "GET /cart")
 
 
 def test_prepare_partitions_makes_today_and_the_next_days() -> None:
@@ -226,7 +267,7 @@ def test_the_beat_task_prepares_partitions_and_removes_expired_spans(client: Cli
 
     maintain_span_store()  # what beat runs hourly, called in this process
 
-    assert stored_traces() == {trace_id(2)}
+    assert stored_traces() == {trace_id(2)} == summarised_traces()
     if connection.vendor == "postgresql":
         assert not table_exists(partition(now - 9 * DAY))
         assert {partition(now + n * DAY) for n in range(3)} <= partitions()

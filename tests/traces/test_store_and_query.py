@@ -11,7 +11,13 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 from opentelemetry.proto.common.v1 import common_pb2 as common
 from opentelemetry.proto.trace.v1 import trace_pb2 as tr
 
-from meshview.traces.models import Span
+from meshview.core.access import EVERYTHING, NamespaceAccess
+from meshview.traces.actions import store_spans
+from meshview.traces.decode import decode_otlp_protobuf
+from meshview.traces.models import MissingParent, Span, Trace, TraceResource
+from meshview.traces.queries import summaries
+from meshview.traces.summary_store import rebuild
+from meshview.traces.visibility import HIDDEN_SPAN_NAME
 from tests.conftest import database_locked
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anonymous")]
@@ -382,9 +388,6 @@ def test_the_trace_list_pages_through_summaries(client: Client, django_assert_ma
 def test_summaries_count_orphans_until_their_parents_arrive(client: Client, django_assert_num_queries) -> None:
     """Spans of one trace in several exports: before the root arrives its children are orphans
     and the trace has no root; a parent is looked for in its own trace only."""
-    from meshview.core.access import EVERYTHING
-    from meshview.traces.queries import summaries
-
     headless, other = f"{20:032x}", f"{21:032x}"
     error = tr.Status(code=2, message="boom")
     cart = [
@@ -463,14 +466,65 @@ def test_an_export_racing_its_retry_stores_each_span_once() -> None:
     assert Span.objects.filter(trace_id=f"{12:032x}").count() == 2
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["child", "parent"])
+def test_a_child_and_its_parent_stored_at_once_leave_no_orphan(first: str) -> None:
+    """Two web processes store a child and its parent at the same moment: the export that
+    commits second must see the other's span. Here the first export's transaction stays open
+    until the second has started; the second waits for it (the trace's summary row is locked)
+    and then finds the parent stored, or the child waiting for it."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from meshview.traces.actions import prepare_partitions
+
+    prepare_partitions()
+    bodies = {
+        "parent": export("frontend", [span(14, 1, "GET /checkout", dur_ms=40)]),
+        "child": export("cart", [span(14, 2, "SELECT cart", parent=1, start_ms=5)]),
+    }
+    second = "parent" if first == "child" else "child"
+    stored, release = threading.Event(), threading.Event()
+
+    def store_first() -> None:
+        try:
+            with transaction.atomic():
+                store_spans(decode_otlp_protobuf(bodies[first]))
+                stored.set()
+                release.wait(30)
+        finally:
+            connection.close()  # this thread's own
+
+    def store_second() -> None:
+        try:
+            store_spans(decode_otlp_protobuf(bodies[second]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=store_first), threading.Thread(target=store_second)]
+    threads[0].start()
+    assert stored.wait(30)
+    threads[1].start()
+    time.sleep(1)  # the second export has read what it could of the trace, or waits
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    (summary,) = summaries([f"{14:032x}"], access=EVERYTHING)
+    assert (summary["spanCount"], summary["orphanSpanCount"], summary["rootOperationName"]) == (2, 0, "GET /checkout")
+
+
 def test_a_retried_export_stores_nothing_twice_and_raw_shows_what_was_stored(client: Client) -> None:
     spans = [span(8, 1, "GET /cart"), span(8, 2, "SELECT cart", parent=1, kind=tr.Span.SPAN_KIND_CLIENT)]
     body = export("cart", spans)
     assert send(client, body).status_code == 200
     assert send(client, body).status_code == 200  # the exporter timed out and retried
     assert Span.objects.filter(trace_id=f"{8:032x}").count() == 2
+    assert summaries([f"{8:032x}"], access=EVERYTHING)[0]["spanCount"] == 2
     # Same id, other content (a span exported twice by a buggy SDK): both are kept.
     assert send(client, export("cart", [span(8, 2, "SELECT cart", parent=1, dur_ms=11)])).status_code == 200
+    assert summaries([f"{8:032x}"], access=EVERYTHING)[0]["spanCount"] == 3
     raw = client.get(f"/jaeger/api/traces/{8:032x}", {"raw": "true"}).json()["data"][0]["spans"]
     assert sorted(s["spanID"] for s in raw) == [f"{1:016x}", f"{2:016x}", f"{2:016x}"]
     # Only exact duplicates are dropped when serving: stored before they were refused at ingest.
@@ -479,3 +533,51 @@ def test_a_retried_export_stores_nothing_twice_and_raw_shows_what_was_stored(cli
     raw = client.get(f"/jaeger/api/traces/{8:032x}", {"raw": "true"}).json()["data"][0]["spans"]
     adjusted = client.get(f"/jaeger/api/traces/{8:032x}").json()["data"][0]["spans"]
     assert len(raw) == 4 and len(adjusted) == 3
+
+
+def test_summaries_kept_at_ingest_are_those_the_stored_spans_give() -> None:
+    """Three traces of three services in two namespaces, stored in 80 exports in shuffled order
+    (children before their parents, retried exports, a span stored twice with other content,
+    roots in every service, a parent that never arrives): the summaries kept export by export
+    are those summed from the spans stored, for every caller."""
+    import random
+
+    rng = random.Random(7)
+    services = {"frontend": "shop", "cart": "shop", "vault": "secrets"}
+    spans: list[tuple[str, tr.Span]] = []
+    for trace in (31, 32, 33):
+        names = list(services)
+        for n in range(1, 121):
+            parent = 0 if n % 10 == 1 else rng.randrange(1, n) if n != 90 else 999  # 999: never arrives
+            status = tr.Status(code=2) if n % 7 == 0 else None
+            spans.append((names[n % 3], span(trace, n, f"op {n % 5}", parent=parent, start_ms=rng.randrange(0, 50),
+                                             status=status)))
+    spans.append(("cart", span(31, 5, "op 0", parent=1, dur_ms=99)))  # span 5 again, other content
+    rng.shuffle(spans)
+    exports = []
+    for start in range(0, len(spans), 10):
+        for service in services:
+            batch = [s for name, s in spans[start : start + 10] if name == service]
+            if batch:
+                pod = f"{service}-{start % 20 // 10}"  # two resources of each service
+                exports.append(export(service, batch, resource={"k8s.namespace.name": services[service],
+                                                                "k8s.pod.name": pod}))
+    exports += rng.sample(exports, 5)  # retries
+    rng.shuffle(exports)
+    for body in exports:
+        store_spans(decode_otlp_protobuf(body))
+    traces = [f"{t:032x}" for t in (31, 32, 33)]
+    callers = [EVERYTHING, NamespaceAccess(frozenset({"shop"})), NamespaceAccess(frozenset({"secrets"}))]
+    kept = [summaries(traces, access=access) for access in callers]
+    assert [s["spanCount"] for s in kept[0]] == [121, 120, 120]
+    assert all(s["orphanSpanCount"] >= 1 for s in kept[0])
+    for full, shop in zip(kept[0], kept[1], strict=True):
+        assert shop["rootOperationName"] == (
+            HIDDEN_SPAN_NAME if full["rootServiceName"] == "vault" else full["rootOperationName"]
+        )
+        assert shop["errorSpanCount"] == sum(s["errorSpanCount"] for s in full["services"] if s["name"] != "vault")
+        assert shop["errorSpanCount"] < full["errorSpanCount"]
+    for model in (Trace, TraceResource, MissingParent):
+        model.objects.all().delete()
+    rebuild()
+    assert [summaries(traces, access=access) for access in callers] == kept
