@@ -13,11 +13,13 @@ stored, so that a summary reads a few small rows whatever the trace's size.
 Concurrency: the transaction that stores an export's spans first adds their times to their
 traces' rows (`add_times`), which creates or updates those rows and so keeps them locked until
 it ends, on PostgreSQL in trace id order (no two exports wait for each other in a cycle).
-Two exports of one trace therefore take their turns from there on: whichever locks second sees
-the first's spans and missing parents once it has its lock. A child and its parent stored at
-once by two processes are so counted right: the second finds the first's parent stored, or
-the first's child waiting for it. SQLite's single writer gives the same order. Every span of an
-export adds its times, stored before or not: an exact duplicate's are those of the span stored.
+Two exports of one trace therefore take their turns from there on: whichever locks second
+waits for the first to commit, and its statements after the lock (the look-up of parents in
+the span store, the missing parents read here) see what the first stored. A child and its
+parent stored at once by two processes are so counted right: the second finds the first's
+parent stored, or the first's child waiting for it. SQLite's single writer gives the same
+order. Every span of an export adds its times, stored before or not: an exact duplicate's are
+those of the span stored.
 
 `add_spans` then counts the spans the export really stored (a retried export adds nothing
 twice), in a few statements whatever the number of spans.
