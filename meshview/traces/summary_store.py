@@ -128,10 +128,15 @@ def add_spans(spans: Sequence[Span], orphans: Iterable[SpanId]) -> None:
         "ON CONFLICT (trace_id, parent_span_id) DO UPDATE SET "
         "span_count = traces_missing_parent.span_count + excluded.span_count",
     )
-    changed = [(count, trace_id) for trace_id, count in sorted(orphan_counts.items()) if count]
-    if changed:
-        with connection.cursor() as cursor:
-            cursor.executemany("UPDATE traces_trace SET orphan_count = orphan_count + %s WHERE trace_id = %s", changed)
+    changed = [(trace_id, count) for trace_id, count in sorted(orphan_counts.items()) if count]
+    with connection.cursor() as cursor:
+        for chunk in _chunks(changed):  # one statement per chunk, not per trace
+            cursor.execute(
+                "UPDATE traces_trace SET orphan_count = orphan_count + CASE trace_id "  # noqa: S608
+                f"{' '.join(['WHEN %s THEN %s'] * len(chunk))} END "
+                f"WHERE trace_id IN ({', '.join(['%s'] * len(chunk))})",
+                [*(value for pair in chunk for value in pair), *(trace_id for trace_id, _ in chunk)],
+            )
 
 
 def _take_missing(arrived: set[SpanId]) -> list[tuple[str, int]]:
