@@ -191,7 +191,7 @@ def store_rollups(samples: list[TrafficSample]) -> None:
                dst.namespace, s.protocol, s.response_code, s.grpc_status or "", s.response_flags, s.mtls,
                s.unknown_reason or "")
         totals = rows.setdefault(key, [0] * len(ROLLUP_MEASURES))
-        totals[0] += round(s.requests)
+        totals[0] += max(1, round(s.requests))  # a rollup row is one request or more, as ingest writes them
         totals[1] += round(s.duration_sum_ms)
         totals[2] += round(s.bytes_received)
         totals[3] += round(s.bytes_sent)

@@ -2,10 +2,11 @@
 
 Loading: the synthetic mesh of ``bench/graph.py`` (about 1,000 workloads, 8,800 rollup keys per
 bucket) is written as access-log rollups into exactly the tier buckets that ``rollups.read``
-plans for the window, as the beat task would have left them: the watermarks say each coarse tier
-is complete up to the last of its buckets that ended ``rollup_lag_seconds`` before now, and
-every bucket the plan reads holds every key (a dense mesh, busy all the time). A
-bucket the plan does not read is not written: it would change nothing but the loading time.
+reads for the windows, as the beat task would have left them: the watermarks say each coarse
+tier is complete up to the last of its buckets that ended ``rollup_lag_seconds`` before now,
+every bucket read holds every key (a dense mesh, busy all the time), and each tier's measures are
+the 10-second ones times the buckets it sums, so every tier holds the same totals. A bucket no
+read touches is not written: it would change nothing but the loading time.
 
 The window ends now, as a live graph's does (``--end midnight`` ends it on a UTC midnight, the
 most favourable case: whole days only), so the coarsest tiers answer the middle and every finer
@@ -17,8 +18,9 @@ Kiali's page's default appenders (no ``responseTime``: no latency histograms are
 Baseline in the same run: the same stages over a 10-minute window ending at the same time.
 The first read of each window finds nothing kept from an earlier one; then ``--repeat`` - 1
 reads follow as a live viewer's ticks, each window ten seconds later than the one before (their
-best and median), so each reads what entered and left the window's rolled-up past and its
-newest buckets.
+best, median and worst), so each reads what entered and left the window's rolled-up past and its
+newest buckets; `--repeat 61` spans ten minutes of ticks, and so the roll-up moving a 10-minute
+bucket into the window's past.
 
     .venv/bin/python bench/graph_tiers.py [--hours 24,168] [--repeat 5] [--end now|midnight]
         [--database-url postgresql://...]
@@ -32,6 +34,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -62,11 +65,40 @@ def set_watermarks(now: int) -> None:
         RollupWatermark.objects.filter(family="traffic", resolution=resolution).update(rolled_until=rolled_until)
 
 
+def planned_buckets(windows: list[tuple[int, int, int]]) -> dict[int, set[int]]:
+    """The buckets per tier index that `rollups.read` reads for `windows` (start, end, and the
+    time it is read at, with the watermarks as the roll-up task leaves them then), each after
+    the one before when they have the same length: the whole window first, then the time that
+    entered or left its rolled-up past."""
+    from meshview.mesh import rollups
+
+    buckets: dict[int, set[int]] = {}
+
+    def add(pieces: list[tuple[int, int, int]]) -> None:
+        for level, first, last in pieces:
+            buckets.setdefault(level, set()).update(range(first, last, rollups.RESOLUTIONS[level]))
+
+    before: dict[int, tuple[int, int]] = {}  # window length -> the last window's past
+    for start, stop, now in windows:
+        until = watermarks_at(now)
+        lo, hi = rollups._ceil(start, rollups.BUCKET_SECONDS), rollups._ceil(stop, rollups.BUCKET_SECONDS)
+        pieces = rollups._plan(lo, hi, until, now)
+        add(pieces)
+        past = (min(p[1] for p in pieces), min(max(p[2] for p in pieces), until[60]))
+        if stop - start in before:
+            (kept_start, kept_end), (first, end) = before[stop - start], past
+            for a, b in ((kept_end, end), (end, kept_end), (kept_start, first), (first, kept_start)):
+                if a < b:
+                    add(rollups._plan(a, b, until, now))
+        before[stop - start] = past
+    return buckets
+
+
 def write_planned_tiers(windows: list[tuple[int, int, int]], end: int) -> tuple[dict[int, int], frozenset[str]]:
-    """Write the synthetic mesh's rows into every tier bucket `rollups.read` plans for each of
-    `windows` (start, end, and the time it is read at, with the watermarks as the roll-up task
-    leaves them then), and return the rows written per tier resolution and the mesh's
-    namespaces."""
+    """Write the synthetic mesh's rows into every tier bucket `rollups.read` reads for
+    `windows` (`planned_buckets`), scaled to each tier's resolution as the roll-up task would
+    sum them (every tier holds the same totals), and return the rows written per tier
+    resolution and the mesh's namespaces."""
     from django.db import connection, transaction
 
     from meshview.mesh import rollups
@@ -77,11 +109,7 @@ def write_planned_tiers(windows: list[tuple[int, int, int]], end: int) -> tuple[
     graph_bench.store_rollups(samples)  # one window's rows in the 10-second tier: the template below
     columns = ("bucket", "key_id", *ROLLUP_MEASURES)
     others = ", ".join(columns[1:])
-    buckets: dict[int, set[int]] = {}
-    for start, stop, now in windows:
-        for level, first, last in rollups._plan(start, stop, watermarks_at(now), now):
-            resolution = rollups.RESOLUTIONS[level]
-            buckets.setdefault(level, set()).update(range(first, last, resolution))
+    buckets = planned_buckets(windows)
     written = {}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE bench_template AS SELECT {others} FROM mesh_traffic_rollup WHERE "
@@ -89,8 +117,10 @@ def write_planned_tiers(windows: list[tuple[int, int, int]], end: int) -> tuple[
         cursor.execute("DELETE FROM mesh_traffic_rollup")
         for level, starts in sorted(buckets.items()):
             table = rollups.TRAFFIC.tiers[level]._meta.db_table
+            scale = rollups.RESOLUTIONS[level] // rollups.BUCKET_SECONDS
+            scaled = ", ".join(["key_id", *(f"{m} * {scale}" for m in ROLLUP_MEASURES)])
             for bucket in sorted(starts):
-                cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT %s, {others} FROM bench_template",
+                cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT %s, {scaled} FROM bench_template",
                                [bucket])
             cursor.execute(f"SELECT COUNT(*) FROM {table}")
             written[rollups.RESOLUTIONS[level]] = cursor.fetchone()[0]
@@ -116,7 +146,8 @@ def timed_graph(options: GraphOptions, ticks: list[tuple[int, int]]) -> tuple[li
         ticked = dataclasses.replace(options, query_time=end)
         result = None
         times = {}
-        with paused_gc():  # as graph_json
+        # The tick's moment is the reader's clock too: its retention decides which tiers answer.
+        with paused_gc(), mock.patch("time.time", return_value=float(now)):  # as graph_json
             for name, stage in graph_bench.STAGES[:-1]:
                 started = time.perf_counter()
                 result = stage(result, ticked)
@@ -164,7 +195,7 @@ def main() -> None:
 
             print(f"{label}, {kind}: first read {sum(first.values()) * 1000:,.0f} ms ({stages(first)}); "
                   f"live ticks best {min(totals):,.0f} ms ({stages(best)}), median {statistics.median(totals):,.0f} "
-                  f"ms; {samples:,} samples; load average {os.getloadavg()[0]:.1f}")
+                  f"ms, worst {max(totals):,.0f} ms; {samples:,} samples; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

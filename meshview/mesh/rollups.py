@@ -18,8 +18,9 @@ key's dimensions are looked up once per process.
   measures the reader asks for. A day's window reads about 24 hourly buckets, a week's about 7
   daily ones, plus the ragged ends. The process keeps the sums of the rolled-up part of the
   last windows read, valid while the family's revision (`RollupRevision`, changed by late rows
-  and by expiry) stands: a live window then reads the buckets that entered or left it since.
-- `delete_expired` keeps each tier for its retention, and a key while a row names it.
+  and by expiry) stands: a live window then reads only the time that entered or left it since.
+- `delete_expired` keeps each tier's buckets until they ended a retention ago, and a key while a
+  row names it.
 """
 
 import hashlib
@@ -29,7 +30,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from operator import add
 from typing import Any, Literal
@@ -155,6 +155,12 @@ def _watermarks(family: Family, lock: Literal["", "share", "update"] = "") -> di
     return {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS[1:]}
 
 
+def _kept_from(resolution: int, now: float) -> int:
+    """The first bucket of a tier that its retention keeps at `now`: each earlier one ended a
+    retention ago or more, and may be deleted."""
+    return max(0, int(now) - retention_seconds(resolution)) // resolution * resolution
+
+
 def key_id(dimensions: tuple) -> int:
     """The id of the key `dimensions` (a family's key dimensions, in order): the first eight
     bytes of their BLAKE2b hash, as a signed 64-bit integer. Every process and database gives
@@ -181,13 +187,16 @@ def _upsert(table: str, family: Family, rows: Mapping[tuple[int, int], Measures]
 
 def write(family: Family, rows: Rows) -> None:
     """Add `rows` (key: the family's dimensions, bucket first and 10-second aligned; value: the
-    measures in order) to the 10-second tier, and to each coarse tier already rolled up past
-    their bucket; store keys not stored yet. Call it inside the ingest's transaction."""
+    measures in order, the first counting at least one request or call) to the 10-second tier,
+    and to each coarse tier already rolled up past their bucket; store keys not stored yet.
+    Call it inside the ingest's transaction. Raises ValueError for a row of no request."""
     if not rows:
         return
     keys: dict[int, tuple] = {}
     by_id: dict[tuple[int, int], Measures] = {}
     for key, measures in rows.items():
+        if measures[0] < 1:
+            raise ValueError(f"a {family.name} rollup row counts no {family.measures[0]}: {key}")
         dimensions = key[1:]
         found = key_id(dimensions)
         keys[found] = dimensions
@@ -278,8 +287,8 @@ def _plan(
 ) -> list[tuple[int, int, int]]:
     """The (tier index, first bucket, end) pieces that cover the 10-second buckets [lo, hi):
     the coarsest complete tier (at most tier `top`) where its buckets fit, finer ones at the
-    ragged ends. A ragged end whose fine tier has expired is read from the coarser bucket that
-    holds it, up to tier `top`."""
+    ragged ends. Buckets that retention may have deleted are read from the coarser bucket that
+    holds them, up to tier `top`, which then answers alone for its time: no two pieces overlap."""
     pieces: list[tuple[int, int, int]] = []
 
     def cover(lo: int, hi: int, level: int) -> None:
@@ -298,23 +307,49 @@ def _plan(
         pieces.append((0, lo, hi))
 
     cover(lo, hi, top)
-    expired = []
-    for level, first, end in pieces:
-        while level < top and end <= now - retention_seconds(RESOLUTIONS[level]):
-            coarser = RESOLUTIONS[level + 1]
-            if _ceil(end, coarser) > until[coarser]:
-                break  # not rolled up there: the fine rows are all there is
-            level += 1
-            first, end = first // coarser * coarser, _ceil(end, coarser)
-        expired.append((level, first, end))
-    # Ends rounded out to a coarser bucket may meet: read each bucket once.
-    planned: list[tuple[int, int, int]] = []
-    for level, first, end in sorted(expired):
-        if planned and planned[-1][0] == level and first <= planned[-1][2]:
-            planned[-1] = (level, planned[-1][1], max(end, planned[-1][2]))
+    held = [part for piece in pieces for part in _held(*piece, until, now, top)]
+    # Coarsest first, each bucket read once: a coarse bucket read for an expired end answers for
+    # the finer buckets inside it.
+    merged: list[tuple[int, int, int]] = []
+    for level, first, end in sorted(held, key=lambda piece: (-piece[0], piece[1])):
+        if merged and merged[-1][0] == level and first <= merged[-1][2]:
+            merged[-1] = (level, merged[-1][1], max(end, merged[-1][2]))
         else:
-            planned.append((level, first, end))
-    return planned
+            merged.append((level, first, end))
+    planned: list[tuple[int, int, int]] = []
+    covered: list[tuple[int, int]] = []
+    for level, first, end in merged:
+        at = first
+        for start, stop in covered:
+            if stop <= at or start >= end:
+                continue
+            if start > at:
+                planned.append((level, at, start))
+            at = max(at, stop)
+        if at < end:
+            planned.append((level, at, end))
+        covered = sorted([*covered, (first, end)])
+    return sorted(planned)
+
+
+def _held(
+    level: int, first: int, end: int, until: Mapping[int, int], now: float, top: int
+) -> list[tuple[int, int, int]]:
+    """Pieces that hold the buckets [first, end) of tier `level`: the ones its retention keeps
+    stay; the earlier ones are read from the coarser tier's buckets that hold them (rounded out
+    to those buckets), up to tier `top`, where that tier is rolled up."""
+    resolution = RESOLUTIONS[level]
+    kept = _kept_from(resolution, now)
+    if first >= kept or level >= top:
+        return [(level, first, end)]
+    coarser = RESOLUTIONS[level + 1]
+    expired = min(end, kept)
+    if _ceil(expired, coarser) > until[coarser]:
+        return [(level, first, end)]  # not rolled up there: the fine rows are all there is
+    held = _held(level + 1, first // coarser * coarser, _ceil(expired, coarser), until, now, top)
+    if expired < end:
+        held.append((level, expired, end))
+    return held
 
 
 def read(
@@ -337,17 +372,18 @@ def read(
     seconds (a chart's steps).
 
     The window's rolled-up past (before the 1-minute watermark) changes only with the family's
-    revision, so the process keeps its sums per key (`_Past`) and reads only the buckets that
+    revision, so the process keeps its sums per key (`_Past`) and reads only the time that
     entered or left it since, with the rest of the window: a live window that moved on by ten
-    seconds reads a few buckets, not the dozens its tiers' ragged ends take. Sums of integers
-    only, so they equal a fresh read exactly; not inside a transaction, whose rows may yet be
-    rolled back."""
+    seconds reads a few buckets, not the dozens its tiers' ragged ends take, and none of the
+    time the roll-up task moved on to a coarser tier meanwhile. Sums of integers only, so they
+    equal a fresh read exactly; not inside a transaction, whose rows may yet be rolled back."""
     dimensions = tuple(dimensions or family.key_dimensions)
     measures = tuple(measures or family.measures)
     lo, hi = _ceil(math.ceil(start), BUCKET_SECONDS), _ceil(math.ceil(end), BUCKET_SECONDS)
     top = RESOLUTIONS.index(coarsest)
     until, revision = _reader_state(family)
-    pieces = _plan(lo, hi, until, time.time() if now is None else now, top)
+    now = time.time() if now is None else now
+    pieces = _plan(lo, hi, until, now, top)
     if not pieces:
         return []
     by_bucket = "bucket" in dimensions
@@ -359,7 +395,7 @@ def read(
         grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
         summed = _sum(family, [(1, 1, *piece) for piece in pieces], grouping, measures, keys)
     else:
-        summed = _sum_keeping_past(family, pieces, settled, revision, measures, keys)
+        summed = _sum_keeping_past(family, pieces, (until, now, top), revision, measures, keys)
     width = 2 if by_bucket else 1
     named = _key_dimensions(family, {row[width - 1] for row in summed})
     if dimensions == family.key_dimensions:  # one row per key already
@@ -407,7 +443,9 @@ def _sum(
     counted: bool = False,
 ) -> list[tuple]:
     """One statement summing `pieces` per `grouping` (of part, bucket, key_id): those columns,
-    then how many rows (signed) when `counted`, then the sums of `measures`."""
+    then when `counted` the (signed) sum of the family's first measure, which each row counts
+    at least one of (requests, calls), so it is non-zero where a key has rows whichever tiers
+    answer, then the sums of `measures`."""
     key_filter, key_params = "", ()
     if keys is not None:
         key_sql, key_params = keys.query.sql_with_params()
@@ -418,7 +456,7 @@ def _sum(
     for part, sign, level, first, last in pieces:
         columns = [f"{part} AS part" if c == "part" else c for c in grouping]
         if counted:
-            columns.append(f"{sign} AS n")
+            columns.append(f"{'-' if sign < 0 else ''}{family.measures[0]} AS n")
         columns += (f"{'-' if sign < 0 else ''}{m} AS {m}" for m in measures)
         selects.append(
             f"SELECT {', '.join(columns)} "  # noqa: S608
@@ -456,17 +494,19 @@ def _sum_of(family: Family, measure: str) -> str:
 
 @dataclass(frozen=True)
 class _Past:
-    """Sums of a window's rolled-up past under one revision: the (tier index, bucket) read, and
-    per key id the rows summed then the measures' sums. Never changed once kept."""
+    """Sums of a window's settled past under one revision: the time it covers ([start, end),
+    unix seconds), and per key id the rows summed then the measures' sums. Never changed once
+    kept."""
 
     revision: int
-    buckets: frozenset[tuple[int, int]]
+    start: int
+    end: int
     sums: dict[int, tuple[int, ...]]
 
 
-# Per database, family, filter and measures: the last window's past, the least recently read
-# given up first past 32 of them or 50,000 keys in all (some 40 MB): the live graphs open at once
-# and the alert rules, each of which reads a few keys.
+# Per database, family, filter, measures and coarsest tier: the last window's past, the least
+# recently read given up first past 32 of them or 50,000 keys in all (some 40 MB): the live
+# graphs open at once and the alert rules, each of which reads a few keys.
 _PASTS: OrderedDict[tuple, _Past] = OrderedDict()
 _PASTS_KEPT = 32
 _PAST_KEYS_KEPT = 50_000
@@ -476,31 +516,29 @@ _PASTS_LOCK = threading.Lock()
 def _sum_keeping_past(
     family: Family,
     pieces: Sequence[tuple[int, int, int]],
-    settled: int,
+    planned: tuple[Mapping[int, int], float, int],
     revision: int,
     measures: tuple[str, ...],
     keys: models.QuerySet | None,
 ) -> list[tuple]:
-    """`read`'s sums per key id of `pieces`, keeping those before `settled` (the 1-minute
-    watermark, under which every tier is rolled up) for the next read under `revision`."""
-    past: set[tuple[int, int]] = set()
-    recent: list[Piece] = []
-    for level, first, last in pieces:
-        resolution = RESOLUTIONS[level]
-        past.update((level, bucket) for bucket in range(first, min(last, settled), resolution))
-        if last > settled:  # only the finest tier's pieces reach past the watermarks
-            recent.append((1, 1, level, max(first, settled), last))
-    cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures,
+    """`read`'s sums per key id of `pieces`, keeping those of the settled past for the next read
+    under `revision`. `planned` is what the pieces were planned with (the watermarks, now and
+    the coarsest tier); the time the past gained or lost since is planned the same way. Sums
+    over the same time are the same whichever tiers hold it, so only that time is read."""
+    until, now, top = planned
+    settled = until[RESOLUTIONS[1]]
+    start = min(first for _, first, _ in pieces)
+    end = min(max(last for _, _, last in pieces), settled)
+    # Only the finest tier's pieces reach past the settled mark.
+    recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
+    cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top,
                  None if keys is None else str(keys.query))
     with _PASTS_LOCK:
         kept = _PASTS.get(cache_key)
-    if kept is None or kept.revision != revision:
-        kept = _Past(revision, frozenset(), {})
-    added: AbstractSet[tuple[int, int]] = past - kept.buckets
-    removed: AbstractSet[tuple[int, int]] = kept.buckets - past
-    if len(added) + len(removed) > len(past):  # quicker read anew
-        kept, added, removed = _Past(revision, frozenset(), {}), past, set()
-    changes = [(0, 1, *run) for run in _runs(added)] + [(0, -1, *run) for run in _runs(removed)]
+    changes = _changes(kept, revision, start, end, until, now, top) if kept is not None else None
+    if kept is None or changes is None:  # read the past anew
+        kept = _Past(revision, start, start, {})
+        changes = [(0, 1, level, first, min(last, end)) for level, first, last in pieces if first < end]
     rows = _sum(family, changes + recent, ("part", "key_id"), measures, keys, counted=True) if changes or recent else []
     sums, fresh = kept.sums, {}
     if changes:
@@ -516,7 +554,7 @@ def _sum_keeping_past(
         else:  # no row of the key is left in the past
             sums.pop(key, None)
     with _PASTS_LOCK:
-        _PASTS[cache_key] = _Past(revision, frozenset(past), sums)
+        _PASTS[cache_key] = _Past(revision, start, end, sums)
         _PASTS.move_to_end(cache_key)
         while len(_PASTS) > _PASTS_KEPT or (
             len(_PASTS) > 1 and sum(len(p.sums) for p in _PASTS.values()) > _PAST_KEYS_KEPT
@@ -530,16 +568,27 @@ def _sum_keeping_past(
     return summed
 
 
-def _runs(buckets: AbstractSet[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    """(tier index, first bucket, end) of each run of consecutive buckets in `buckets`."""
-    runs: list[tuple[int, int, int]] = []
-    for level, bucket in sorted(buckets):
-        resolution = RESOLUTIONS[level]
-        if runs and runs[-1][0] == level and runs[-1][2] == bucket:
-            runs[-1] = (level, runs[-1][1], bucket + resolution)
-        else:
-            runs.append((level, bucket, bucket + resolution))
-    return runs
+def _changes(
+    kept: _Past, revision: int, start: int, end: int, until: Mapping[int, int], now: float, top: int
+) -> list[Piece] | None:
+    """The signed pieces that turn `kept` into the past [start, end): the time gained at either
+    end added, the time lost subtracted, each planned as a window of its own. None when `kept`
+    is of another revision, reading the changes would take longer than the past itself, or a
+    change cannot be read exactly (its fine tier expired)."""
+    if kept.revision != revision or kept.end <= start or end <= kept.start:
+        return None
+    spans = [(1, kept.end, end), (-1, end, kept.end), (-1, kept.start, start), (1, start, kept.start)]
+    if sum(max(0, stop - first) for _, first, stop in spans) > end - start:
+        return None
+    changes: list[Piece] = []
+    for sign, first, stop in spans:
+        if first >= stop:
+            continue
+        pieces = _plan(first, stop, until, now, top)
+        if min(piece[1] for piece in pieces) != first or max(piece[2] for piece in pieces) != stop:
+            return None  # rounded out to a coarser bucket
+        changes += [(0, sign, *piece) for piece in pieces]
+    return changes
 
 
 # Family name -> key id -> the key's dimensions, as `key_id` makes ids: an entry never goes stale.
@@ -571,14 +620,13 @@ def _key_dimensions(family: Family, ids: set[int]) -> dict[int, tuple]:
 
 
 def delete_expired(now: float) -> int:
-    """Delete each tier's rows past its retention, then the keys no row names any more; return
-    how many rows went."""
+    """Delete each tier's buckets that ended its retention ago or more (as `read` expects),
+    then the keys no row names any more; return how many rows went."""
     deleted = 0
     for family in FAMILIES:
         with transaction.atomic():
             for tier, resolution in zip(family.tiers, RESOLUTIONS, strict=True):
-                cutoff = now - retention_seconds(resolution)
-                count, _ = tier._default_manager.filter(bucket__lt=cutoff).delete()
+                count, _ = tier._default_manager.filter(bucket__lt=_kept_from(resolution, now)).delete()
                 deleted += count
             _revise(family)
         _delete_unused_keys(family)

@@ -1,6 +1,7 @@
 """Rollup tiers: 10-second rows roll up into 1-minute, 10-minute, hourly and daily ones, and
 every window reads the same totals whichever tiers answer it, ragged ends included."""
 
+import itertools
 import secrets
 import time
 from datetime import UTC, datetime
@@ -180,8 +181,9 @@ def test_what_a_reader_kept_of_the_past_gives_way_to_late_rows_and_expiry(settin
     after = read(family, *window)
     assert after != before
     assert after == fresh(family, *window) == totals(family, *window)
-    # The 10-minute tier loses its bucket of minute 0, which it alone answers for this window.
-    settings.MESHVIEW_TRAFFIC_RETENTION_10M_SECONDS = int(NOW) - (T0 + 600)
+    # Every tier loses the window's buckets: the hour and the day that hold it ended half an
+    # hour after T0.
+    settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS = int(NOW) - (T0 + 1800)
     rollups.delete_expired(NOW)
     expired = fresh(family, *window)
     assert expired != after
@@ -203,3 +205,64 @@ def test_a_live_window_adds_the_buckets_not_rolled_up_yet() -> None:
     actions.ingest_envoy_lines(list(meshsim.envoy_envelopes(calls)), "ndjson", LogParser("auto"), None)
     actions.settle_expired(now=NOW + 3600)
     assert read(family, *window) == fresh(family, *window) == totals(family, *window)
+
+
+def roll_up_until(horizon: int) -> None:
+    """Run the roll-up task at the moment its horizon (up to where it rolls up) is `horizon`."""
+    rollups.roll_up(horizon + rollups.rollup_lag_seconds())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_a_live_window_reads_only_the_time_that_entered_it() -> None:
+    family = rollups.TRAFFIC
+    window = (T0, T0 + 25 * 60)
+    feed()
+    tables = [tier._meta.db_table for tier in family.tiers]
+    roll_up_until(T0 + 19 * 60 + 30)  # the window's past: a 10-minute bucket, then 9 minutes
+    assert read(family, *window) == fresh(family, *window)
+    # One minute later those 9 minutes are in the next 10-minute bucket: the read adds the
+    # minute that entered the past and reads none of what it kept, whichever tier now holds it.
+    roll_up_until(T0 + 20 * 60 + 30)
+    expected = fresh(family, *window)
+    assert expected == totals(family, *window)
+    with CaptureQueriesContext(connection) as queries:
+        assert read(family, *window) == expected
+    summed = queries.captured_queries[-1]["sql"]
+    assert f'"{tables[1]}"' in summed
+    assert f'"{tables[2]}"' not in summed
+
+
+@pytest.mark.parametrize("overall", ["7d", "30d"])
+def test_a_window_reads_each_moment_once_and_no_bucket_retention_may_have_deleted(overall: str, settings) -> None:
+    # Kiali's windows up to 30 days, read now and from the past, with the default tiers'
+    # retentions: where the fine tiers expired before the coarse ones, a coarse bucket answers
+    # for its time alone.
+    settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS = {"7d": 7 * DAY, "30d": 30 * DAY}[overall]
+    resolutions = rollups.RESOLUTIONS
+    for index in range(3000):
+        now = int(NOW) + index * 7919
+        horizon = now - rollups.rollup_lag_seconds()
+        until = {r: horizon // r * r for r in resolutions}
+        back = (index * 4241) % (40 * DAY) if index % 3 else 0
+        length = (60, 600, 3600, DAY, 7 * DAY, 30 * DAY, (index * 6007) % (30 * DAY) + 10)[index % 7]
+        lo, hi = rollups._ceil(now - back - length, 10), rollups._ceil(now - back, 10)
+        pieces = sorted(rollups._plan(lo, hi, until, now), key=lambda piece: piece[1])
+        assert pieces[0][1] <= lo and pieces[-1][2] >= hi, (now, back, length)
+        for (_, _, end), (_, first, _) in itertools.pairwise(pieces):
+            assert end == first, (now, back, length, pieces)  # no gap, no moment read twice
+        for level, first, _ in pieces:
+            coarser = resolutions[min(level + 1, len(resolutions) - 1)]
+            coarser_holds = level < len(resolutions) - 1 and rollups._ceil(first + 1, coarser) <= until[coarser]
+            deleted = first < rollups._kept_from(resolutions[level], now)
+            assert not (deleted and coarser_holds), (now, back, length, pieces)
+
+
+def test_retention_deletes_a_bucket_once_it_ended_a_retention_ago(settings) -> None:
+    feed(minutes=(0,))
+    bucket = T0 + 10  # the minute's traffic, second 17
+    settings.MESHVIEW_TRAFFIC_RETENTION_10S_SECONDS = 3600
+    rollups.delete_expired(bucket + 3600 + 9)  # the bucket started a retention ago, and ends a second later
+    assert rollups.TRAFFIC.tiers[0]._default_manager.filter(bucket=bucket).exists()
+    rollups.delete_expired(bucket + 3600 + 10)
+    assert not rollups.TRAFFIC.tiers[0]._default_manager.filter(bucket=bucket).exists()
