@@ -9,6 +9,9 @@ seconds; a line counts once its body was answered 200. The mixes:
   server-unowned  TEXT, `?namespace=&pod=` reporters, server-side records only, every caller at
                   an address no proxy logged: NodePort clients from many external addresses,
                   kubelet probes, Prometheus scrapes. Each record waits in the settle window.
+  server-plain    the same, but every caller a plain client at an address no proxy logged,
+                  calling the service's port (pods without sidecars, VMs, other clusters): each
+                  record also waits for a client-side twin, by its request id.
   client-gateway  TEXT, the ingress gateway's records (client side only), reporter from the
                   query parameters with `role=ingress-gateway`.
   text-sidecars   TEXT, one Bookinfo pod's records per body (both sides of every request, each
@@ -45,6 +48,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,7 +64,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BUDGET = 100_000
 BODIES_PER_MIX = 24
 PROMETHEUS_IP = "10.0.7.7"  # a Prometheus pod without a sidecar: its scrapes come from nobody
-MIXES = ("server-unowned", "client-gateway", "text-sidecars", "ndjson-both", "ndjson-split")
+MIXES = ("server-unowned", "server-plain", "client-gateway", "text-sidecars", "ndjson-both", "ndjson-split")
 
 
 @dataclass
@@ -81,51 +85,32 @@ def reporter_query(pod: Pod) -> str:
     return query + ("&role=ingress-gateway" if pod.role == "ingress-gateway" else "")
 
 
-def unowned_calls(destination: Pod, start: datetime, count: int, rng: random.Random) -> Iterator[Call]:
+def unowned_calls(
+    destination: Pod, start: datetime, count: int, rng: random.Random, plain: bool = False
+) -> Iterator[Call]:
     """Requests into `destination` from callers no proxy vouches for: 60% NodePort clients from
-    many external addresses, 25% kubelet probes, 15% Prometheus scrapes."""
+    many external addresses, 25% kubelet probes, 15% Prometheus scrapes; or, `plain`, clients
+    from many addresses calling the service's port."""
     service = SERVICES[destination.app] if destination.app in SERVICES else SERVICES["productpage"]
     for i in range(count):
         kind = rng.random()
-        at = start + timedelta(milliseconds=i)
-        if kind < 0.60:
-            yield Call(
-                None,
-                service,
-                destination,
-                start=at,
-                mtls=False,
-                authority=f"{NODE_IP}:{NODEPORT}",
-                remote_ip=f"198.51.{rng.randrange(256)}.{rng.randrange(1, 255)}",
-                path="/productpage",
-                duration_ms=rng.choice((3, 12, 40, 120)),
-            )
+        duration_ms = rng.choice((3, 12, 40, 120))
+        caller: dict[str, Any]
+        if plain:
+            caller = {"remote_ip": f"10.{rng.randrange(64, 128)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"}
+        elif kind < 0.60:
+            caller = {"authority": f"{NODE_IP}:{NODEPORT}", "path": "/productpage",
+                      "remote_ip": f"198.51.{rng.randrange(256)}.{rng.randrange(1, 255)}"}
         elif kind < 0.85:
-            yield Call(
-                None,
-                service,
-                destination,
-                start=at,
-                mtls=False,
-                user_agent="kube-probe/1.29",
-                authority=f"{destination.ip}:{destination.port}",
-                remote_ip=NODE_IP,
-                path="/healthz",
-                duration_ms=1,
-            )
+            caller = {"user_agent": "kube-probe/1.29", "authority": f"{destination.ip}:{destination.port}",
+                      "remote_ip": NODE_IP, "path": "/healthz"}
+            duration_ms = 1
         else:
-            yield Call(
-                None,
-                service,
-                destination,
-                start=at,
-                mtls=False,
-                user_agent="Prometheus/2.51.0",
-                authority=f"{destination.ip}:15020",
-                remote_ip=PROMETHEUS_IP,
-                path="/stats/prometheus",
-                duration_ms=4,
-            )
+            caller = {"user_agent": "Prometheus/2.51.0", "authority": f"{destination.ip}:15020",
+                      "remote_ip": PROMETHEUS_IP, "path": "/stats/prometheus"}
+            duration_ms = 4
+        yield Call(None, service, destination, start=start + timedelta(milliseconds=i), mtls=False,
+                   duration_ms=duration_ms, **caller)
 
 
 def bookinfo(start: datetime, lines: int) -> list[Call]:
@@ -160,12 +145,13 @@ def text_by_reporter(calls: list[Call], batch: int) -> list[Body]:
 def make_bodies(mix: str, batch: int, count: int) -> list[Body]:
     rng = random.Random(9)
     start = datetime.now(UTC)
-    if mix == "server-unowned":
+    if mix in ("server-unowned", "server-plain"):
         pods = [PRODUCTPAGE, meshsim.DETAILS, meshsim.REVIEWS["v1"], meshsim.RATINGS]
         bodies = []
         for i in range(count):
             pod = pods[i % len(pods)]
-            lines = [meshsim.server_line(c) for c in unowned_calls(pod, start + timedelta(seconds=i), batch, rng)]
+            unowned = unowned_calls(pod, start + timedelta(seconds=i), batch, rng, plain=mix == "server-plain")
+            lines = [meshsim.server_line(c) for c in unowned]
             bodies.append(Body(reporter_query(pod), "text/plain", lines, batch))  # type: ignore[arg-type]
         return bodies
     if mix == "client-gateway":

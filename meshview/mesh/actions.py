@@ -9,8 +9,10 @@ Server-side records whose caller is not known yet wait in `PendingRequest`, writ
 COPY (PostgreSQL) or one executemany (SQLite) per batch, and are settled by set-based
 statements whatever their number: the ones whose client-side twin arrives by one
 `DELETE ... RETURNING`, the ones whose settle window ended by one `DELETE ... RETURNING` whose
-rows are grouped, in the database, by rollup key and source. Every traffic row is written by
-`Rollups.write`, one multi-row upsert per transaction.
+rows are grouped, in the database, by rollup key and source. A record no proxy can have logged
+the other side of (a NodePort request, a kubelet probe, a Prometheus scrape) waits without its
+request id, for the caller's address alone: a flood of them then costs no index of request
+ids. Every traffic row is written by `Rollups.write`, one multi-row upsert per transaction.
 """
 
 import dataclasses
@@ -422,7 +424,7 @@ def _attribute_server_side(
     shapes: dict[tuple, str] = {}
     return [
         (
-            observation.request_id,
+            _twin_id(observation),
             observation.local_ip,
             observation.remote_ip,
             _shape(observation, shapes),
@@ -434,6 +436,13 @@ def _attribute_server_side(
         )
         for observation in unresolved
     ]
+
+
+def _twin_id(observation: Observation) -> str:
+    """The request id a waiting record keeps for its client-side twin: none when no proxy can
+    have logged that side (a request to a NodePort, a kubelet probe, a Prometheus scrape: its
+    unknown reason says so), so that a flood of such records costs no index of request ids."""
+    return observation.request_id if unknown_reason(observation) == "no-peer-identity" else ""
 
 
 def _lock_waiting_records(exclusive: bool) -> None:
@@ -453,7 +462,8 @@ def _still_waiting(waiting: list[tuple], rollups: Rollups) -> list[tuple]:
     database (a twin kept by another batch, or the caller's address learned); return the others."""
     if not waiting:
         return waiting
-    stored = _stored_twins({row[0] for row in waiting}) if RequestTwin.objects.exists() else {}
+    request_ids = {row[0] for row in waiting if row[0]}
+    stored = _stored_twins(request_ids) if request_ids and RequestTwin.objects.exists() else {}
     owners = _address_owners({row[2] for row in waiting})
     if not stored and not owners:
         return waiting

@@ -150,6 +150,25 @@ def test_a_server_side_record_unmatched_after_the_window_falls_back_to_the_calle
     assert edges()[("productpage-v1", "details-v1", 200, "-", "")] == 1
 
 
+def test_a_record_no_proxy_can_have_logged_the_other_side_of_waits_without_its_request_id(client: Client) -> None:
+    probe = Call(None, SERVICES["details"], meshsim.DETAILS, start=START, request_id="rid-probe",
+                 user_agent="kube-probe/1.29", remote_ip=meshsim.NODE_IP)
+    nodeport = Call(None, SERVICES["productpage"], PRODUCTPAGE, start=START, request_id="rid-nodeport",
+                    authority=f"{meshsim.NODE_IP}:{meshsim.NODEPORT}", remote_ip="198.51.100.23")
+    # A caller whose proxy's address is not known yet: its client side may still come.
+    plain = Call(REVIEWS["v1"], SERVICES["ratings"], RATINGS, start=START, request_id="rid-plain")
+    post(client, list(meshsim.envoy_envelopes([probe, nodeport, plain], sides="server", with_ip=False)))
+    assert sorted(PendingRequest.objects.values_list("request_id", flat=True)) == ["", "", "rid-plain"]
+    post(client, list(meshsim.envoy_envelopes([plain], sides="client", with_ip=False)))
+    assert PendingRequest.objects.count() == 2  # the twin settled its record at once
+    assert settle_later() == 2
+    assert edges() == {
+        ("reviews-v1", "ratings-v1", 200, "-", ""): 1,
+        ("unknown", "details-v1", 200, "-", "probe"): 1,
+        ("unknown", "productpage-v1", 200, "-", "nodeport"): 1,
+    }
+
+
 def test_workloads_list_flags_a_destination_without_a_sidecar(client: Client) -> None:
     legacy = meshsim.Pod("bookinfo", "legacy-v1", "legacy", "v1", "10.0.9.9")
     calls = [
