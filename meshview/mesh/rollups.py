@@ -494,9 +494,9 @@ def _sum_of(family: Family, measure: str) -> str:
 
 @dataclass(frozen=True)
 class _Past:
-    """Sums of a window's settled past under one revision: the time it covers ([start, end),
-    unix seconds), and per key id the rows summed then the measures' sums. Never changed once
-    kept."""
+    """Sums of a window's rolled-up past under one revision: the time it covers ([start, end),
+    unix seconds), and per key id its requests (calls), then the measures' sums. Never changed
+    once kept."""
 
     revision: int
     start: int
@@ -521,15 +521,16 @@ def _sum_keeping_past(
     measures: tuple[str, ...],
     keys: models.QuerySet | None,
 ) -> list[tuple]:
-    """`read`'s sums per key id of `pieces`, keeping those of the settled past for the next read
-    under `revision`. `planned` is what the pieces were planned with (the watermarks, now and
-    the coarsest tier); the time the past gained or lost since is planned the same way. Sums
-    over the same time are the same whichever tiers hold it, so only that time is read."""
+    """`read`'s sums per key id of `pieces`, keeping those of the rolled-up past (before the
+    1-minute watermark) for the next read under `revision`. `planned` is what the pieces were
+    planned with (the watermarks, now and the coarsest tier); the time the past gained or lost
+    since is planned the same way. Sums over the same time are the same whichever tiers hold
+    it, so only that time is read."""
     until, now, top = planned
     settled = until[RESOLUTIONS[1]]
     start = min(first for _, first, _ in pieces)
     end = min(max(last for _, _, last in pieces), settled)
-    # Only the finest tier's pieces reach past the settled mark.
+    # Only the finest tier's pieces reach past the watermarks.
     recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
     cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top,
                  None if keys is None else str(keys.query))
