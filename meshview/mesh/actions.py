@@ -50,6 +50,7 @@ from meshview.mesh.models import (
     RequestTwin,
     Workload,
 )
+from meshview.mesh.unknown import UNPROXIED_CALLERS
 
 T = TypeVar("T")
 ROLLUP_COLUMNS = ROLLUP_DIMENSIONS + ROLLUP_MEASURES
@@ -442,7 +443,7 @@ def _twin_id(observation: Observation) -> str:
     """The request id a waiting record keeps for its client-side twin: none when no proxy can
     have logged that side (a request to a NodePort, a kubelet probe, a Prometheus scrape: its
     unknown reason says so), so that a flood of such records costs no index of request ids."""
-    return observation.request_id if unknown_reason(observation) == "no-peer-identity" else ""
+    return "" if unknown_reason(observation) in UNPROXIED_CALLERS else observation.request_id
 
 
 def _lock_waiting_records(exclusive: bool) -> None:

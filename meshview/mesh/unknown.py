@@ -9,6 +9,9 @@ UNKNOWN = "unknown"  # Istio's label value for "none", and the unknown source's 
 
 UnknownReason = Literal["nodeport", "probe", "scrape", "no-peer-identity"]
 UNKNOWN_REASONS: tuple[UnknownReason, ...] = ("nodeport", "probe", "scrape", "no-peer-identity")
+# The reasons that name a caller which never sends through a mesh proxy (a client of a node's
+# NodePort, the kubelet, Prometheus): no proxy logs the client side of such a request.
+UNPROXIED_CALLERS: frozenset[UnknownReason] = frozenset({"nodeport", "probe", "scrape"})
 
 # Kubernetes' default service-node-port-range, 30000-32767.
 NODEPORT_RANGE = range(30000, 32768)
