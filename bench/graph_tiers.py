@@ -84,12 +84,10 @@ def planned_buckets(windows: list[tuple[int, int, int]]) -> dict[int, set[int]]:
         lo, hi = rollups._ceil(start, rollups.BUCKET_SECONDS), rollups._ceil(stop, rollups.BUCKET_SECONDS)
         pieces = rollups._plan(lo, hi, until, now)
         add(pieces)
-        past = (min(p[1] for p in pieces), min(max(p[2] for p in pieces), until[60]))
+        past = rollups.past_of(pieces, until[rollups.RESOLUTIONS[1]])
         if stop - start in before:
-            (kept_start, kept_end), (first, end) = before[stop - start], past
-            for a, b in ((kept_end, end), (end, kept_end), (kept_start, first), (first, kept_start)):
-                if a < b:
-                    add(rollups._plan(a, b, until, now))
+            changes = rollups.changes_between(before[stop - start], past, until, now, len(rollups.RESOLUTIONS) - 1)
+            add([piece[2:] for piece in changes or ()])
         before[stop - start] = past
     return buckets
 

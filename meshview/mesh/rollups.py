@@ -528,15 +528,16 @@ def _sum_keeping_past(
     it, so only that time is read."""
     until, now, top = planned
     settled = until[RESOLUTIONS[1]]
-    start = min(first for _, first, _ in pieces)
-    end = min(max(last for _, _, last in pieces), settled)
+    start, end = past_of(pieces, settled)
     # Only the finest tier's pieces reach past the watermarks.
     recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
     cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top,
                  None if keys is None else str(keys.query))
     with _PASTS_LOCK:
         kept = _PASTS.get(cache_key)
-    changes = _changes(kept, revision, start, end, until, now, top) if kept is not None else None
+    changes = None
+    if kept is not None and kept.revision == revision:
+        changes = changes_between((kept.start, kept.end), (start, end), until, now, top)
     if kept is None or changes is None:  # read the past anew
         kept = _Past(revision, start, start, {})
         changes = [(0, 1, level, first, min(last, end)) for level, first, last in pieces if first < end]
@@ -569,16 +570,23 @@ def _sum_keeping_past(
     return summed
 
 
-def _changes(
-    kept: _Past, revision: int, start: int, end: int, until: Mapping[int, int], now: float, top: int
+def past_of(pieces: Sequence[tuple[int, int, int]], settled: int) -> tuple[int, int]:
+    """The time [start, end) that the rolled-up past of a window planned as `pieces` covers:
+    from the first piece's start (rounded out where retention did) up to `settled`."""
+    return min(first for _, first, _ in pieces), min(max(last for _, _, last in pieces), settled)
+
+
+def changes_between(
+    kept: tuple[int, int], past: tuple[int, int], until: Mapping[int, int], now: float, top: int
 ) -> list[Piece] | None:
-    """The signed pieces that turn `kept` into the past [start, end): the time gained at either
-    end added, the time lost subtracted, each planned as a window of its own. None when `kept`
-    is of another revision, reading the changes would take longer than the past itself, or a
-    change cannot be read exactly (its fine tier expired)."""
-    if kept.revision != revision or kept.end <= start or end <= kept.start:
+    """The signed pieces that turn the sums of the time `kept` into those of `past` (each
+    [start, end)): the time gained at either end added, the time lost subtracted, each planned
+    as a window of its own. None when the two do not overlap, reading the changes would take
+    longer than the past itself, or a change cannot be read exactly (its fine tier expired)."""
+    (kept_start, kept_end), (start, end) = kept, past
+    if kept_end <= start or end <= kept_start:
         return None
-    spans = [(1, kept.end, end), (-1, end, kept.end), (-1, kept.start, start), (1, start, kept.start)]
+    spans = [(1, kept_end, end), (-1, end, kept_end), (-1, kept_start, start), (1, start, kept_start)]
     if sum(max(0, stop - first) for _, first, stop in spans) > end - start:
         return None
     changes: list[Piece] = []
