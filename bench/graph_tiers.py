@@ -16,8 +16,11 @@ the rollup read and samples (``accesslogs.collect``), the graph build, Kiali's J
 rendering, with every appender (the API's default, what meshview's own page asks for) and with
 Kiali's page's default appenders (no ``responseTime``: no latency histograms are read).
 Baseline in the same run: the same stages over a 10-minute window ending at the same time.
-The first read of each window finds nothing kept from an earlier one; then ``--repeat`` - 1
-reads follow as a live viewer's ticks, each window ten seconds later than the one before (their
+The first read of each window finds nothing kept from an earlier one, as after a late row
+changed the family's revision; it is read first again in a process that kept nothing but
+finds the past the beat task stored (``rollups.keep_pasts``) 30 seconds before, at its oldest
+(the task runs every 30 s), whose own cost is printed: stored anew, then moved on by 30 s.
+Then ``--repeat`` - 1 reads follow as a live viewer's ticks, each window ten seconds later than the one before (their
 best, median and worst), so each reads what entered and left the window's rolled-up past and its
 newest buckets; `--repeat 61` spans ten minutes of ticks, and so the roll-up moving a 10-minute
 bucket into the window's past.
@@ -128,17 +131,36 @@ def write_planned_tiers(windows: list[tuple[int, int, int]], end: int) -> tuple[
     return written, namespaces
 
 
-def timed_graph(options: GraphOptions, ticks: list[tuple[int, int]]) -> tuple[list[dict[str, float]], int]:
-    """Each run's seconds per stage, and the number of samples loaded: the first with nothing
-    kept from an earlier read, then as a live viewer's ticks, each window (`ticks`: its end,
-    and the time it is read at) ten seconds later, with the watermarks moving on as the roll-up
-    task moves them."""
+def keep_pasts(at: int) -> float:
+    """Run the beat task's `rollups.keep_pasts` at `at`, with the watermarks as the roll-up task
+    leaves them then; return its seconds."""
     from meshview.mesh import rollups
 
+    set_watermarks(at)
+    started = time.perf_counter()
+    with mock.patch("time.time", return_value=float(at)):
+        rollups.keep_pasts(at)
+    return time.perf_counter() - started
+
+
+def timed_graph(options: GraphOptions, ticks: list[tuple[int, int]],
+                stored_at: int) -> tuple[list[dict[str, float]], int]:
+    """Each run's seconds per stage, and the number of samples loaded: the first with nothing
+    kept from an earlier read nor stored, the first again in a process that kept nothing but
+    finds the past the beat task stored at `stored_at`, then as a live viewer's ticks, each
+    window (`ticks`: its end, and the time it is read at) ten seconds later, with the
+    watermarks moving on as the roll-up task moves them."""
+    from meshview.mesh import rollups
+    from meshview.mesh.models import RollupPast
+
+    RollupPast.objects.all().delete()
     rollups._PASTS.clear()
     runs = []
     samples = 0
-    for end, now in ticks:
+    for tick, (end, now) in enumerate([ticks[0], *ticks]):
+        if tick == 1:
+            keep_pasts(stored_at)
+            rollups._PASTS.clear()  # another process
         set_watermarks(now)
         gc.collect()
         ticked = dataclasses.replace(options, query_time=end)
@@ -175,16 +197,33 @@ def main() -> None:
     hours = [int(h) for h in args.hours.split(",")]
     # The last tick's window ends at `end`, read now; each earlier one ten seconds before.
     ticks = [(end - back, now - back) for back in range((args.repeat - 1) * TICK_SECONDS, -1, -TICK_SECONDS)]
-    windows = [(tick - seconds, tick, at) for seconds in (*(h * 3600 for h in hours), 600) for tick, at in ticks]
+    # The beat task stores the windows' pasts 30 s before the first tick (anew, as after a
+    # revision), and 30 s before that (so that the first is the task's usual step).
+    from meshview.mesh import rollups
+
+    stored_at = ticks[0][1] - 30
+    windows = [
+        window
+        for seconds in sorted({*(h * 3600 for h in hours), 600, *rollups.KEPT_WINDOWS[:-1]})
+        for window in [*((at - seconds, at, at) for at in (stored_at - 30, stored_at)),
+                       *((tick - seconds, tick, at) for tick, at in ticks)]
+    ]
     written, namespaces = write_planned_tiers(windows, end)
     tiers = ", ".join(f"{r}s: {n:,}" for r, n in written.items())
     print(f"{connection.vendor}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; window ends "
           f"{args.end} ({end}); rows written per tier: {tiers}")
+    from meshview.mesh.models import RollupPast
+
+    anew = keep_pasts(stored_at - 30)
+    moved = keep_pasts(stored_at)
+    print(f"the beat task's keep_pasts (every family, windows of 1 h to 7 d): {anew * 1000:,.0f} ms anew, "
+          f"{moved * 1000:,.0f} ms 30 s later; {sum(len(p.sums) for p in RollupPast.objects.all()) / 1e6:.1f} MB "
+          f"stored")
     for label, seconds in [*((f"{h} h", h * 3600) for h in hours), ("baseline 10 min", 600)]:
         for appenders, kind in ((None, "all appenders"), (KIALI_PAGE_APPENDERS, "no responseTime")):
             options = GraphOptions(query_time=end, duration_s=seconds, graph_type="versionedApp",
                                    namespaces=namespaces, cluster_name="Kubernetes", appenders=appenders)
-            (first, *live), samples = timed_graph(options, ticks)
+            (first, stored, *live), samples = timed_graph(options, ticks, stored_at)
             totals = [sum(run.values()) * 1000 for run in live]
             best = min(live, key=lambda run: sum(run.values()))
 
@@ -192,6 +231,7 @@ def main() -> None:
                 return ", ".join(f"{name} {run[name] * 1000:,.0f}" for name, _ in graph_bench.STAGES)
 
             print(f"{label}, {kind}: first read {sum(first.values()) * 1000:,.0f} ms ({stages(first)}); "
+                  f"from the stored past {sum(stored.values()) * 1000:,.0f} ms ({stages(stored)}); "
                   f"live ticks best {min(totals):,.0f} ms ({stages(best)}), median {statistics.median(totals):,.0f} "
                   f"ms, worst {max(totals):,.0f} ms; {samples:,} samples; load average {os.getloadavg()[0]:.1f}")
 

@@ -441,6 +441,27 @@ class RollupRevision(models.Model):
         return f"{self.family} revision {self.revision}"
 
 
+class RollupPast(models.Model):
+    """The rolled-up past of a live window of one of the lengths the beat task keeps
+    (`meshview.mesh.rollups.KEPT_WINDOWS`): the time it covers ([start, end), unix seconds) and,
+    per key id, its requests (calls) and every measure's sum, valid under `revision`. A process
+    that kept nothing of such a window starts from it and reads only what changed since."""
+
+    family = models.CharField(max_length=32)
+    seconds = models.IntegerField(help_text="the window's length")
+    revision = models.BigIntegerField()
+    start = models.BigIntegerField()
+    end = models.BigIntegerField()
+    sums = models.BinaryField(help_text="zlib of 64-bit integers: per key, its id, requests and measures")
+
+    class Meta:
+        db_table = "mesh_rollup_past"
+        constraints = [models.UniqueConstraint(fields=["family", "seconds"], name="mesh_rollup_past_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.family} past of {self.seconds}s windows, [{self.start}, {self.end})"
+
+
 class TailOffset(models.Model):
     """Where `ingest_envoy --follow` got to in a file, so a restart resumes there."""
 

@@ -19,8 +19,10 @@ key's dimensions are looked up once per process.
   daily ones, plus the ragged ends. The process keeps the sums of the rolled-up part of the
   last windows read, valid while the family's revision (`RollupRevision`, changed by late rows
   and by expiry) stands: a live window then reads only the time that entered or left it since.
-- `delete_expired` keeps each tier's buckets until they ended a retention ago, and a key while a
-  row names it.
+  The beat task stores those of the live windows of Kiali's durations from an hour up
+  (`keep_pasts`), so that a process that kept nothing of such a window starts from them.
+- `delete_expired` keeps each tier's buckets until they ended a retention ago (and two minutes
+  more), and a key while a row names it.
 """
 
 import hashlib
@@ -28,6 +30,8 @@ import math
 import secrets
 import threading
 import time
+import zlib
+from array import array
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +57,7 @@ from meshview.mesh.models import (
     DependencyRollupHour,
     DependencyRollupMinute,
     DependencyRollupTenMinutes,
+    RollupPast,
     RollupRevision,
     RollupWatermark,
     SpanKey,
@@ -155,10 +160,16 @@ def _watermarks(family: Family, lock: Literal["", "share", "update"] = "") -> di
     return {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS[1:]}
 
 
+# How much longer than its retention a tier keeps a bucket: a live window as long as the
+# retention (a day of 10-second rows, a week of minutes) can then move on by that much and still
+# take out exactly the buckets that left it, as a viewer's next tick or a stored past does.
+RETENTION_GRACE_SECONDS = 120
+
+
 def _kept_from(resolution: int, now: float) -> int:
     """The first bucket of a tier that its retention keeps at `now`: each earlier one ended a
-    retention ago or more, and may be deleted."""
-    return max(0, int(now) - retention_seconds(resolution)) // resolution * resolution
+    retention (and the grace) ago or more, and may be deleted."""
+    return max(0, int(now) - retention_seconds(resolution) - RETENTION_GRACE_SECONDS) // resolution * resolution
 
 
 def key_id(dimensions: tuple) -> int:
@@ -388,14 +399,13 @@ def read(
         return []
     by_bucket = "bucket" in dimensions
     keys = None if where is None else family.keys._default_manager.filter(where).values("id")
-    integers = all(isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField) for m in measures)
     settled = until[RESOLUTIONS[1]]
-    if (revision is None or by_bucket or not integers or connection.in_atomic_block
+    if (revision is None or by_bucket or not _integers(family, measures) or connection.in_atomic_block
             or all(first >= settled for _, first, _ in pieces)):  # no past to keep
         grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
         summed = _sum(family, [(1, 1, *piece) for piece in pieces], grouping, measures, keys)
     else:
-        summed = _sum_keeping_past(family, pieces, (until, now, top), revision, measures, keys)
+        summed = _sum_keeping_past(family, pieces, (until, now, top, hi - lo), revision, measures, keys)
     width = 2 if by_bucket else 1
     named = _key_dimensions(family, {row[width - 1] for row in summed})
     if dimensions == family.key_dimensions:  # one row per key already
@@ -516,25 +526,50 @@ _PASTS_LOCK = threading.Lock()
 def _sum_keeping_past(
     family: Family,
     pieces: Sequence[tuple[int, int, int]],
-    planned: tuple[Mapping[int, int], float, int],
+    planned: tuple[Mapping[int, int], float, int, int],
     revision: int,
     measures: tuple[str, ...],
     keys: models.QuerySet | None,
 ) -> list[tuple]:
     """`read`'s sums per key id of `pieces`, keeping those of the rolled-up past (before the
     1-minute watermark) for the next read under `revision`. `planned` is what the pieces were
-    planned with (the watermarks, now and the coarsest tier); the time the past gained or lost
-    since is planned the same way. Sums over the same time are the same whichever tiers hold
-    it, so only that time is read."""
-    until, now, top = planned
-    settled = until[RESOLUTIONS[1]]
-    start, end = past_of(pieces, settled)
+    planned with: the watermarks, now, the coarsest tier and the window's length."""
+    settled = planned[0][RESOLUTIONS[1]]
     # Only the finest tier's pieces reach past the watermarks.
     recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
+    past, fresh = _moved_past(family, pieces, planned, revision, measures, keys, recent)
+    summed = []
+    for key, total in past.sums.items():
+        recent_sums = fresh.pop(key, None)
+        summed.append((key, *(total[1:] if recent_sums is None else map(add, total[1:], recent_sums))))
+    summed += [(key, *values) for key, values in fresh.items()]
+    return summed
+
+
+def _moved_past(
+    family: Family,
+    pieces: Sequence[tuple[int, int, int]],
+    planned: tuple[Mapping[int, int], float, int, int],
+    revision: int,
+    measures: tuple[str, ...],
+    keys: models.QuerySet | None,
+    recent: list[Piece],
+    kept_here: bool = True,
+) -> tuple[_Past, dict[int, tuple]]:
+    """The rolled-up past of the window planned as `pieces`, and the sums per key of `recent`,
+    read in the same statement; the past is kept for the next read in this process unless
+    `kept_here` is False. It starts from what this process kept of the last such window, else
+    from what the beat task stored (`keep_pasts`), and reads only the time the past gained or
+    lost since, each planned as a window of its own: sums over the same time are the same
+    whichever tiers hold it."""
+    until, now, top, seconds = planned
+    start, end = past_of(pieces, until[RESOLUTIONS[1]])
     cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top,
                  None if keys is None else str(keys.query))
     with _PASTS_LOCK:
         kept = _PASTS.get(cache_key)
+    if (kept is None or kept.revision != revision) and top == len(RESOLUTIONS) - 1:
+        kept = _stored_past(family, revision, seconds, measures, keys)
     changes = None
     if kept is not None and kept.revision == revision:
         changes = changes_between((kept.start, kept.end), (start, end), until, now, top)
@@ -555,19 +590,99 @@ def _sum_keeping_past(
             sums[key] = total
         else:  # no row of the key is left in the past
             sums.pop(key, None)
+    past = _Past(revision, start, end, sums)
+    if not kept_here:
+        return past, fresh
     with _PASTS_LOCK:
-        _PASTS[cache_key] = _Past(revision, start, end, sums)
+        _PASTS[cache_key] = past
         _PASTS.move_to_end(cache_key)
         while len(_PASTS) > _PASTS_KEPT or (
             len(_PASTS) > 1 and sum(len(p.sums) for p in _PASTS.values()) > _PAST_KEYS_KEPT
         ):
             _PASTS.popitem(last=False)
-    summed = []
-    for key, total in sums.items():
-        recent_sums = fresh.pop(key, None)
-        summed.append((key, *(total[1:] if recent_sums is None else map(add, total[1:], recent_sums))))
-    summed += [(key, *values) for key, values in fresh.items()]
-    return summed
+    return past, fresh
+
+
+# Kiali's graph durations from an hour up: the live windows whose rolled-up past the beat task
+# keeps in the database, so that a process's first read of one costs about what its next does.
+KEPT_WINDOWS = (3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
+
+
+def _stored_past(
+    family: Family,
+    revision: int,
+    seconds: int,
+    measures: tuple[str, ...],
+    keys: models.QuerySet | None,
+) -> _Past | None:
+    """What the beat task stored of the past of windows `seconds` long under `revision`,
+    narrowed to `measures` and the keys `keys` selects; None without it."""
+    if seconds not in KEPT_WINDOWS:
+        return None
+    stored = (
+        RollupPast.objects.filter(family=family.name, seconds=seconds, revision=revision)
+        .values_list("start", "end", "sums")
+        .first()
+    )
+    if stored is None:
+        return None
+    kept = _stored_measures(family)
+    if not set(measures) <= set(kept):
+        return None
+    start, end, blob = stored
+    values = array("q")
+    values.frombytes(zlib.decompress(blob))
+    width = 2 + len(kept)
+    wanted = (0, *(1 + kept.index(m) for m in measures))  # requests (calls), then the measures
+    selected = None if keys is None else {row["id"] for row in keys}
+    sums = {}
+    for at in range(0, len(values), width):
+        key = values[at]
+        if selected is None or key in selected:
+            sums[key] = tuple(values[at + 1 + i] for i in wanted)
+    return _Past(revision, start, end, sums)
+
+
+def keep_pasts(now: float) -> int:
+    """Store the rolled-up past of the live windows of `KEPT_WINDOWS` (those within the traffic
+    retention) ending `now`, of every family, with its measures that are integers (a reader
+    keeps sums of those alone), for readers in any process to start from; return how many were
+    stored. Run it after `roll_up`, outside a transaction: each is moved on from the one stored
+    before, as a reader's would be."""
+    stored = 0
+    hi = _ceil(math.ceil(now), BUCKET_SECONDS)
+    for family in FAMILIES:
+        measures = _stored_measures(family)
+        until, revision = _reader_state(family)
+        if revision is None:
+            continue
+        for seconds in KEPT_WINDOWS:
+            if seconds > settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS:
+                continue
+            pieces = _plan(hi - seconds, hi, until, now)
+            # Moved on from the one stored: the pasts of this process's readers stay kept.
+            past, _ = _moved_past(family, pieces, (until, now, len(RESOLUTIONS) - 1, seconds), revision, measures,
+                                  None, [], kept_here=False)
+            values = array("q")
+            for key, sums in past.sums.items():
+                values.append(key)
+                values.extend(sums)
+            RollupPast.objects.update_or_create(
+                family=family.name, seconds=seconds,
+                defaults={"revision": revision, "start": past.start, "end": past.end,
+                          "sums": zlib.compress(values.tobytes(), 1)},
+            )
+            stored += 1
+    return stored
+
+
+def _integers(family: Family, measures: Sequence[str]) -> bool:
+    return all(isinstance(family.tiers[0]._meta.get_field(m), models.IntegerField) for m in measures)
+
+
+def _stored_measures(family: Family) -> tuple[str, ...]:
+    """The measures of a family whose sums `keep_pasts` stores: those that are integers."""
+    return tuple(m for m in family.measures if _integers(family, (m,)))
 
 
 def past_of(pieces: Sequence[tuple[int, int, int]], settled: int) -> tuple[int, int]:

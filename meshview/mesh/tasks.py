@@ -21,5 +21,9 @@ def delete_expired_traffic() -> int:
 
 @shared_task(name="meshview.mesh.tasks.roll_up_traffic", ignore_result=True)
 def roll_up_traffic() -> int:
-    """Sum 10-second rollups into 1-minute ones and those into 10-minute ones."""
-    return rollups.roll_up(time.time())
+    """Sum each rollup tier into the next coarser one, then store the rolled-up past of the
+    live windows readers start from (`rollups.keep_pasts`)."""
+    now = time.time()
+    written = rollups.roll_up(now)
+    rollups.keep_pasts(now)
+    return written

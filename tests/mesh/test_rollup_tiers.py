@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.test.utils import CaptureQueriesContext
 
 from meshview.envoy.parser import LogParser
@@ -183,7 +183,7 @@ def test_what_a_reader_kept_of_the_past_gives_way_to_late_rows_and_expiry(settin
     assert after == fresh(family, *window) == totals(family, *window)
     # Every tier loses the window's buckets: the hour and the day that hold it ended half an
     # hour after T0.
-    settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS = int(NOW) - (T0 + 1800)
+    settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS = int(NOW) - (T0 + 1800) - rollups.RETENTION_GRACE_SECONDS
     rollups.delete_expired(NOW)
     expired = fresh(family, *window)
     assert expired != after
@@ -262,7 +262,57 @@ def test_retention_deletes_a_bucket_once_it_ended_a_retention_ago(settings) -> N
     feed(minutes=(0,))
     bucket = T0 + 10  # the minute's traffic, second 17
     settings.MESHVIEW_TRAFFIC_RETENTION_10S_SECONDS = 3600
-    rollups.delete_expired(bucket + 3600 + 9)  # the bucket started a retention ago, and ends a second later
+    kept_for = 3600 + rollups.RETENTION_GRACE_SECONDS
+    rollups.delete_expired(bucket + kept_for + 9)  # the bucket started a retention ago, and ends a second later
     assert rollups.TRAFFIC.tiers[0]._default_manager.filter(bucket=bucket).exists()
-    rollups.delete_expired(bucket + 3600 + 10)
+    rollups.delete_expired(bucket + kept_for + 10)
     assert not rollups.TRAFFIC.tiers[0]._default_manager.filter(bucket=bucket).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+@pytest.mark.parametrize("family", rollups.FAMILIES, ids=lambda f: f.name)
+def test_a_process_that_kept_nothing_starts_from_the_past_the_beat_task_stored(family: rollups.Family) -> None:
+    feed()
+    rollups.roll_up(NOW)
+    stored_at = MIDNIGHT + DAY + 60  # just after the fixture's last minute
+    # Kiali's durations from an hour up to the retention's 7 days, for every family.
+    assert rollups.keep_pasts(stored_at) == len(rollups.FAMILIES) * 6
+    read_at = stored_at + 25
+    measure = family.measures[0]
+    tables = [tier._meta.db_table for tier in family.tiers]
+    for seconds in (3600, DAY, 7 * DAY):
+        window = (read_at - seconds, read_at)
+        with transaction.atomic():  # keeps nothing
+            expected = rollups.read(family, *window, measures=(measure,), now=read_at)
+        assert {row[:-1]: row[-1] for row in expected} == totals(family, *window)
+        rollups._PASTS.clear()  # a process that kept nothing
+        with CaptureQueriesContext(connection) as queries:
+            assert rollups.read(family, *window, measures=(measure,), now=read_at) == expected
+        # The stored past, then only the 10-second buckets that entered and left it since.
+        assert "mesh_rollup_past" in queries.captured_queries[1]["sql"]
+        summed = queries.captured_queries[-1]["sql"]
+        assert not any(f'"{table}"' in summed for table in tables[1:]), seconds
+
+    # Narrowed to the keys and measures a reader asks for.
+    if family is rollups.TRAFFIC:
+        window = (read_at - DAY, read_at)
+        where = Q(destination_workload="reviews-v2")
+        rollups._PASTS.clear()
+        narrowed = rollups.read(family, *window, where, measures=("bytes_sent",), now=read_at)
+        with transaction.atomic():
+            assert narrowed == rollups.read(family, *window, where, measures=("bytes_sent",), now=read_at)
+        assert 0 < len(narrowed) < len(expected)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_a_stored_past_gives_way_to_late_rows() -> None:
+    family, stored_at = rollups.TRAFFIC, MIDNIGHT + DAY + 60
+    window = (stored_at - DAY, stored_at)
+    feed()
+    rollups.roll_up(NOW)
+    rollups.keep_pasts(stored_at)
+    feed(minutes=(95,), second=41)  # late: every coarse tier already holds that minute
+    rollups._PASTS.clear()
+    assert read(family, *window) == fresh(family, *window) == totals(family, *window)
