@@ -476,7 +476,7 @@ def _sum(
         params += [first, last, *key_params]
     sums = ", ".join(_sum_of(family, m) for m in measures)
     group = ", ".join(grouping)
-    count = "SUM(n), " if counted else ""
+    count = f"{_sum_of(family, family.measures[0], 'n')}, " if counted else ""
     with connection.cursor() as cursor:
         # Only constant identifiers are formatted in; values are parameters.
         cursor.execute(
@@ -490,16 +490,18 @@ def _sum(
 _REQUEST_COUNTS = frozenset({"requests", "calls", *LATENCY_COLUMNS})
 
 
-def _sum_of(family: Family, measure: str) -> str:
-    """The SQL sum of a measure; sums of integer columns are cast back to integers (PostgreSQL
-    sums bigints as numeric). PostgreSQL adds bigints in 128-bit states, which makes a window of
-    a thousand workloads read two to three times slower than with doubles (more across parallel
-    workers), so it sums request counts as doubles: exact for them."""
+def _sum_of(family: Family, measure: str, column: str = "") -> str:
+    """The SQL sum of a measure (of `column`, which holds it, when named); sums of integer
+    columns are cast back to integers (PostgreSQL sums bigints as numeric). PostgreSQL adds
+    bigints in 128-bit states, which makes a window of a thousand workloads read two to three
+    times slower than with doubles (more across parallel workers), so it sums request counts as
+    doubles: exact for them."""
+    column = column or measure
     if not isinstance(family.tiers[0]._meta.get_field(measure), models.IntegerField):
-        return f"SUM({measure})"
+        return f"SUM({column})"
     if connection.vendor == "postgresql" and measure in _REQUEST_COUNTS:
-        return f"CAST(SUM(CAST({measure} AS DOUBLE PRECISION)) AS BIGINT)"
-    return f"CAST(SUM({measure}) AS BIGINT)"
+        return f"CAST(SUM(CAST({column} AS DOUBLE PRECISION)) AS BIGINT)"
+    return f"CAST(SUM({column}) AS BIGINT)"
 
 
 @dataclass(frozen=True)
