@@ -650,13 +650,15 @@ def keep_pasts(now: float) -> int:
     retention) ending `now`, of every family, with its measures that are integers (a reader
     keeps sums of those alone), for readers in any process to start from; return how many were
     stored. Run it after `roll_up`, outside a transaction: each is moved on from the one stored
-    before, as a reader's would be."""
+    before, as a reader's would be. A family with more keys than a process keeps pasts of
+    (`_PAST_KEYS_KEPT`) has none stored: each would cost beat tens of megabytes every run."""
     stored = 0
     hi = _ceil(math.ceil(now), BUCKET_SECONDS)
     for family in FAMILIES:
         measures = _stored_measures(family)
         until, revision = _reader_state(family)
-        if revision is None:
+        if revision is None or family.keys._default_manager.count() > _PAST_KEYS_KEPT:
+            RollupPast.objects.filter(family=family.name).delete()
             continue
         for seconds in KEPT_WINDOWS:
             if seconds > settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from meshview.envoy.parser import LogParser
 from meshview.mesh import actions, rollups
-from meshview.mesh.models import RollupRevision, RollupWatermark
+from meshview.mesh.models import RollupPast, RollupRevision, RollupWatermark
 from meshview.traces.actions import store_spans
 from meshview.traces.decode import decode_otlp_protobuf
 from meshview.traces.pairing import settle
@@ -316,3 +316,15 @@ def test_a_stored_past_gives_way_to_late_rows() -> None:
     feed(minutes=(95,), second=41)  # late: every coarse tier already holds that minute
     rollups._PASTS.clear()
     assert read(family, *window) == fresh(family, *window) == totals(family, *window)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_no_past_is_stored_of_more_keys_than_a_process_keeps(monkeypatch) -> None:
+    feed(minutes=(0, 1))
+    rollups.roll_up(NOW)
+    assert rollups.keep_pasts(T0 + 120) == len(rollups.FAMILIES) * 6
+    keys = rollups.TRAFFIC.keys._default_manager.count()
+    monkeypatch.setattr(rollups, "_PAST_KEYS_KEPT", keys - 1)
+    assert rollups.keep_pasts(T0 + 150) == (len(rollups.FAMILIES) - 1) * 6
+    assert not RollupPast.objects.filter(family="traffic").exists()
