@@ -29,5 +29,6 @@ def publish_after_commit(group: str, event_type: str, payload: Callable[[], dict
 
 def signal_change() -> None:
     """Tell live graph viewers, once the current transaction commits, that traffic changed.
-    Viewers coalesce the signals: each recomputes at most twice a second."""
+    Viewers coalesce the signals: each recomputes at most twice a second, and a costly one
+    less often (`meshview.live.consumers.PUSH_PACE`)."""
     publish_after_commit(GRAPH_GROUP, "graph.changed", lambda: {"changedAt": time.time()})

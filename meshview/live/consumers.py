@@ -23,6 +23,10 @@ from meshview.traces import queries
 
 LIVE_INTERVAL = 5.0  # seconds between refreshes when nothing signals a change: the window moves
 MIN_PUSH_INTERVAL = 0.5  # at most two deltas a second per socket: a change waits for the pause, then the fetch
+# A view waits at least this many times as long as its graph took to compute before it
+# fetches again: the refreshes of a costly view (a dense mesh over a week) under constant ingest
+# take a quarter of a core at most, not all of it.
+PUSH_PACE = 3.0
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -127,6 +131,7 @@ class SharedView:
     graph: dict[str, Any] | None = None
     changed_at: float = 0.0  # the last change `graph` includes
     fetched_at: float = 0.0  # monotonic time its fetch began
+    fetch_seconds: float = 0.0  # how long the last fetch took
     pending: "asyncio.Task[tuple[dict[str, Any], float]] | None" = None
     snapshot: str = ""
     deltas: dict[int, tuple[dict[str, Any], str | None]] = field(default_factory=dict)
@@ -181,6 +186,7 @@ async def _fetch(
         view.pending = None
     if changed_at >= view.changed_at:
         view.graph, view.changed_at, view.fetched_at = graph, changed_at, started
+        view.fetch_seconds = time.monotonic() - started
         view.snapshot, view.deltas = "", {}
     return graph, changed_at
 
@@ -188,7 +194,8 @@ async def _fetch(
 class GraphConsumer(LiveConsumer):
     """`/ws/graph/?namespaces=..&graphType=..&duration=..` (Kiali's graph parameters): the graph
     (`graph.snapshot`), then `graph.delta` when traffic changes (within half a second of a
-    `graph.changed` signal) or the window moves on (every LIVE_INTERVAL seconds)."""
+    `graph.changed` signal, or PUSH_PACE times as long as the graph took to compute when that
+    is longer) or the window moves on (every LIVE_INTERVAL seconds)."""
 
     group = GRAPH_GROUP
 
@@ -265,7 +272,8 @@ class GraphConsumer(LiveConsumer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=LIVE_INTERVAL)
             self.wake.clear()
-            pause = self.pushed_at + MIN_PUSH_INTERVAL - time.monotonic()
+            interval = max(MIN_PUSH_INTERVAL, PUSH_PACE * self._view().fetch_seconds)
+            pause = self.pushed_at + interval - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
             changed_at = self.changed_at

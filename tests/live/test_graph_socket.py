@@ -63,3 +63,35 @@ async def test_a_bad_parameter_closes_the_socket_with_the_reason() -> None:
         message = await socket.receive_json_from(timeout=5)
         assert message["type"] == "error" and "graphType" in message["detail"]
         assert (await socket.receive_output(timeout=5))["code"] == 4400
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_costly_view_is_refreshed_less_often(monkeypatch) -> None:
+    from meshview.asgi import application
+    from meshview.live import consumers
+
+    read_graph = consumers._read_graph
+
+    def costly(*args: object) -> dict:
+        time.sleep(0.3)  # a graph that takes 0.3 s to compute
+        return read_graph(*args)
+
+    monkeypatch.setattr(consumers, "_read_graph", costly)
+    with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True):
+        await sync_to_async(ingest)([Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=datetime.now(UTC))])
+        # A view of its own: the process shares a view's graph for a second, another test's too.
+        socket = WebsocketCommunicator(application, PATH.replace("duration=60s", "duration=120s"), headers=ORIGIN)
+        connected, _ = await socket.connect()
+        assert connected
+        assert (await socket.receive_json_from(timeout=10))["type"] == "graph.snapshot"
+        time.sleep(1.1)
+        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["details"], meshsim.DETAILS, start=datetime.now(UTC))])
+        assert (await socket.receive_json_from(timeout=5))["type"] == "graph.delta"
+        first = time.monotonic()
+        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["reviews"], meshsim.REVIEWS["v1"],
+                                          start=datetime.now(UTC))])
+        assert (await socket.receive_json_from(timeout=5))["type"] == "graph.delta"
+        # The next fetch waits three times the 0.3 s the last one took (not half a second), then
+        # takes 0.3 s itself.
+        assert time.monotonic() - first >= 1.0
+        await socket.disconnect()
