@@ -654,15 +654,15 @@ def keep_pasts(now: float) -> int:
     (`_PAST_KEYS_KEPT`) has none stored: each would cost beat tens of megabytes every run."""
     stored = 0
     hi = _ceil(math.ceil(now), BUCKET_SECONDS)
+    lengths = [seconds for seconds in KEPT_WINDOWS if seconds <= settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS]
     for family in FAMILIES:
         measures = _stored_measures(family)
         until, revision = _reader_state(family)
         if revision is None or family.keys._default_manager.count() > _PAST_KEYS_KEPT:
             RollupPast.objects.filter(family=family.name).delete()
             continue
-        for seconds in KEPT_WINDOWS:
-            if seconds > settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS:
-                continue
+        RollupPast.objects.filter(family=family.name).exclude(seconds__in=lengths).delete()
+        for seconds in lengths:
             pieces = _plan(hi - seconds, hi, until, now)
             # Moved on from the one stored: the pasts of this process's readers stay kept.
             past, _ = _moved_past(family, pieces, (until, now, len(RESOLUTIONS) - 1, seconds), revision, measures,

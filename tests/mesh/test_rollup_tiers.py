@@ -320,11 +320,16 @@ def test_a_stored_past_gives_way_to_late_rows() -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("_watermarks")
-def test_no_past_is_stored_of_more_keys_than_a_process_keeps(monkeypatch) -> None:
+def test_pasts_are_stored_only_of_windows_and_families_they_serve(monkeypatch, settings) -> None:
     feed(minutes=(0, 1))
     rollups.roll_up(NOW)
     assert rollups.keep_pasts(T0 + 120) == len(rollups.FAMILIES) * 6
+    # None of a window longer than the retention.
+    settings.MESHVIEW_TRAFFIC_RETENTION_SECONDS = DAY
+    assert rollups.keep_pasts(T0 + 130) == len(rollups.FAMILIES) * 5
+    assert not RollupPast.objects.filter(seconds=7 * DAY).exists()
+    # None of a family with more keys than a process keeps pasts of.
     keys = rollups.TRAFFIC.keys._default_manager.count()
     monkeypatch.setattr(rollups, "_PAST_KEYS_KEPT", keys - 1)
-    assert rollups.keep_pasts(T0 + 150) == (len(rollups.FAMILIES) - 1) * 6
+    assert rollups.keep_pasts(T0 + 150) == (len(rollups.FAMILIES) - 1) * 5
     assert not RollupPast.objects.filter(family="traffic").exists()
