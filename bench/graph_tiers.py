@@ -51,12 +51,12 @@ TICK_SECONDS = 10  # a live graph's refresh, as meshview's page and Kiali's shor
 
 
 def watermarks_at(now: int) -> dict[int, int]:
-    """The coarse tiers' watermarks as the roll-up task leaves them at `now`."""
+    """The tiers' watermarks as the roll-up task (every 10 s) leaves them at `now`."""
     from meshview.mesh import rollups
 
     horizon = now - rollups.rollup_lag_seconds()
     until, complete = {}, horizon
-    for resolution in rollups.RESOLUTIONS[1:]:
+    for resolution in rollups.RESOLUTIONS:
         until[resolution] = complete = min(horizon, complete) // resolution * resolution
     return until
 
@@ -87,7 +87,7 @@ def planned_buckets(windows: list[tuple[int, int, int]]) -> dict[int, set[int]]:
         lo, hi = rollups._ceil(start, rollups.BUCKET_SECONDS), rollups._ceil(stop, rollups.BUCKET_SECONDS)
         pieces = rollups._plan(lo, hi, until, now)
         add(pieces)
-        past = rollups.past_of(pieces, until[rollups.RESOLUTIONS[1]])
+        past = rollups.past_of(pieces, until[rollups.BUCKET_SECONDS])
         if stop - start in before:
             changes = rollups.changes_between(before[stop - start], past, until, now, len(rollups.RESOLUTIONS) - 1)
             add([piece[2:] for piece in changes or ()])

@@ -387,7 +387,9 @@ CELERY_BEAT_SCHEDULE = {
     "maintain-span-store": {"task": "meshview.traces.tasks.maintain_span_store", "schedule": 3600.0},
     "delete-expired-traffic": {"task": "meshview.mesh.tasks.delete_expired_traffic", "schedule": 3600.0},
     "settle-span-pairs": {"task": "meshview.traces.tasks.settle_span_pairs", "schedule": 5.0},
-    "roll-up-traffic": {"task": "meshview.mesh.tasks.roll_up_traffic", "schedule": 30.0},
+    # Every 10 s, as a live graph moves on: its settled past then ends 40 to 50 s before now.
+    "roll-up-traffic": {"task": "meshview.mesh.tasks.roll_up_traffic", "schedule": 10.0},
+    "keep-rollup-pasts": {"task": "meshview.mesh.tasks.keep_rollup_pasts", "schedule": 30.0},
     "evaluate-alert-rules": {
         "task": "meshview.alerts.tasks.evaluate_rules",
         "schedule": float(MESHVIEW_ALERT_INTERVAL_SECONDS),

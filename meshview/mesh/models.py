@@ -409,12 +409,14 @@ class DependencyRollupDay(ServiceDependency):
 
 
 class RollupWatermark(models.Model):
-    """How far a coarse tier is complete: every finer row of a bucket before `rolled_until` is
-    in it. Ingest locks these rows (shared) while it writes, the roll-up task (exclusively)
-    while it rolls up, so a late row is added to every tier already past it exactly once."""
+    """How far a tier is complete: every finer row of a bucket before `rolled_until` is in a
+    coarse tier; the 10-second tier's says where ingest's rows are settled (readers keep sums
+    up to it). Ingest locks these rows (shared) while it writes, the roll-up task (exclusively)
+    while it rolls up, so a late row is added to every tier already past it exactly once, and
+    changes the family's revision."""
 
     family = models.CharField(max_length=32)
-    resolution = models.IntegerField(help_text="the coarse tier's bucket, seconds")
+    resolution = models.IntegerField(help_text="the tier's bucket, seconds")
     rolled_until = models.BigIntegerField(default=0, help_text="unix seconds")
 
     class Meta:

@@ -8,15 +8,15 @@ them (`key_id`), and has a table per tier with the same columns: `bucket`, `key_
 measures, summed per bucket and key. Summing a window is then a GROUP BY over one integer; a
 key's dimensions are looked up once per process.
 
-- Ingest writes 10-second rows (`write`). A coarse tier is complete before its watermark
+- Ingest writes 10-second rows (`write`). A tier is complete before its watermark
   (`RollupWatermark.rolled_until`); a row that arrives later than that for an older bucket is
   added to the coarse tiers as well, so every tier always holds the same totals.
 - The beat task (`roll_up`) sums the finer tier into the coarser one up to a little before now
-  (`rollup_lag_seconds`), and moves the watermark.
+  (`rollup_lag_seconds`), and moves the watermarks: the 10-second tier's to that moment.
 - Every reader of traffic calls `read`: the coarsest complete tier covers as much of the window
   as its buckets fit exactly, finer tiers the ragged ends, all in one query that sums only the
   measures the reader asks for. A day's window reads about 24 hourly buckets, a week's about 7
-  daily ones, plus the ragged ends. The process keeps the sums of the rolled-up part of the
+  daily ones, plus the ragged ends. The process keeps the sums of the settled part of the
   last windows read, valid while the family's revision (`RollupRevision`, changed by late rows
   and by expiry) stands: a live window then reads only the time that entered or left it since.
   The beat task stores those of the live windows of Kiali's durations from an hour up
@@ -149,15 +149,15 @@ def retention_seconds(resolution: int) -> int:
 
 
 def _watermarks(family: Family, lock: Literal["", "share", "update"] = "") -> dict[int, int]:
-    """`rolled_until` of the family's coarse tiers; locked until the transaction ends when
-    asked (PostgreSQL; SQLite's writers take turns anyway)."""
+    """`rolled_until` of the family's tiers; locked until the transaction ends when asked
+    (PostgreSQL; SQLite's writers take turns anyway)."""
     sql = "SELECT resolution, rolled_until FROM mesh_rollup_watermark WHERE family = %s"
     if lock and connection.vendor == "postgresql":
         sql += " FOR SHARE" if lock == "share" else " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, [family.name])
         found = dict(cursor.fetchall())
-    return {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS[1:]}
+    return {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS}
 
 
 # How much longer than its retention a tier keeps a bucket: a live window as long as the
@@ -237,12 +237,12 @@ def write(family: Family, rows: Rows) -> None:
         if late:
             _upsert(tier._meta.db_table, family, late)
             revised = True
-    if revised:
+    if revised or any(bucket < until[BUCKET_SECONDS] for bucket, _ in by_id):
         _revise(family)
 
 
 def _revise(family: Family) -> None:
-    """Give the family a new revision: rows of its rolled-up past changed, so what readers kept
+    """Give the family a new revision: rows of its settled past changed, so what readers kept
     of it is stale. Call it in the transaction that changes them."""
     RollupRevision.objects.filter(family=family.name).update(revision=secrets.randbits(63))
 
@@ -268,6 +268,11 @@ def roll_up(now: float) -> int:
                     )
                     until[resolution] = end
                 complete = until[resolution]
+            settled = horizon // BUCKET_SECONDS * BUCKET_SECONDS
+            if settled > until[BUCKET_SECONDS]:
+                RollupWatermark.objects.filter(family=family.name, resolution=BUCKET_SECONDS).update(
+                    rolled_until=settled
+                )
     return written
 
 
@@ -382,7 +387,7 @@ def read(
     tiers read, for a reader that keeps `bucket` and needs buckets of at most that many
     seconds (a chart's steps).
 
-    The window's rolled-up past (before the 1-minute watermark) changes only with the family's
+    The window's settled past (before the 10-second watermark) changes only with the family's
     revision, so the process keeps its sums per key (`_Past`) and reads only the time that
     entered or left it since, with the rest of the window: a live window that moved on by ten
     seconds reads a few buckets, not the dozens its tiers' ragged ends take, and none of the
@@ -399,7 +404,7 @@ def read(
         return []
     by_bucket = "bucket" in dimensions
     keys = None if where is None else family.keys._default_manager.filter(where).values("id")
-    settled = until[RESOLUTIONS[1]]
+    settled = until[BUCKET_SECONDS]
     if (revision is None or by_bucket or not _integers(family, measures) or connection.in_atomic_block
             or all(first >= settled for _, first, _ in pieces)):  # no past to keep
         grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
@@ -435,7 +440,7 @@ def _reader_state(family: Family) -> tuple[dict[int, int], int | None]:
         )
         rows = cursor.fetchall()
     found = {resolution: rolled_until for resolution, rolled_until, _ in rows}
-    until = {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS[1:]}
+    until = {resolution: found.get(resolution, 0) for resolution in RESOLUTIONS}
     return until, rows[0][2] if rows else None
 
 
@@ -506,7 +511,7 @@ def _sum_of(family: Family, measure: str, column: str = "") -> str:
 
 @dataclass(frozen=True)
 class _Past:
-    """Sums of a window's rolled-up past under one revision: the time it covers ([start, end),
+    """Sums of a window's settled past under one revision: the time it covers ([start, end),
     unix seconds), and per key id its requests (calls), then the measures' sums. Never changed
     once kept."""
 
@@ -533,10 +538,10 @@ def _sum_keeping_past(
     measures: tuple[str, ...],
     keys: models.QuerySet | None,
 ) -> list[tuple]:
-    """`read`'s sums per key id of `pieces`, keeping those of the rolled-up past (before the
-    1-minute watermark) for the next read under `revision`. `planned` is what the pieces were
+    """`read`'s sums per key id of `pieces`, keeping those of the settled past (before the
+    10-second watermark) for the next read under `revision`. `planned` is what the pieces were
     planned with: the watermarks, now, the coarsest tier and the window's length."""
-    settled = planned[0][RESOLUTIONS[1]]
+    settled = planned[0][BUCKET_SECONDS]
     # Only the finest tier's pieces reach past the watermarks.
     recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
     past, fresh = _moved_past(family, pieces, planned, revision, measures, keys, recent)
@@ -558,14 +563,14 @@ def _moved_past(
     recent: list[Piece],
     kept_here: bool = True,
 ) -> tuple[_Past, dict[int, tuple]]:
-    """The rolled-up past of the window planned as `pieces`, and the sums per key of `recent`,
+    """The settled past of the window planned as `pieces`, and the sums per key of `recent`,
     read in the same statement; the past is kept for the next read in this process unless
     `kept_here` is False. It starts from what this process kept of the last such window, else
     from what the beat task stored (`keep_pasts`), and reads only the time the past gained or
     lost since, each planned as a window of its own: sums over the same time are the same
     whichever tiers hold it."""
     until, now, top, seconds = planned
-    start, end = past_of(pieces, until[RESOLUTIONS[1]])
+    start, end = past_of(pieces, until[BUCKET_SECONDS])
     cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top,
                  None if keys is None else str(keys.query))
     with _PASTS_LOCK:
@@ -605,7 +610,7 @@ def _moved_past(
     return past, fresh
 
 
-# Kiali's graph durations from an hour up: the live windows whose rolled-up past the beat task
+# Kiali's graph durations from an hour up: the live windows whose settled past the beat task
 # keeps in the database, so that a process's first read of one costs about what its next does.
 KEPT_WINDOWS = (3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
 
@@ -646,7 +651,7 @@ def _stored_past(
 
 
 def keep_pasts(now: float) -> int:
-    """Store the rolled-up past of the live windows of `KEPT_WINDOWS` (those within the traffic
+    """Store the settled past of the live windows of `KEPT_WINDOWS` (those within the traffic
     retention) ending `now`, of every family, with its measures that are integers (a reader
     keeps sums of those alone), for readers in any process to start from; return how many were
     stored. Run it after `roll_up`, outside a transaction: each is moved on from the one stored
@@ -690,7 +695,7 @@ def _stored_measures(family: Family) -> tuple[str, ...]:
 
 
 def past_of(pieces: Sequence[tuple[int, int, int]], settled: int) -> tuple[int, int]:
-    """The time [start, end) that the rolled-up past of a window planned as `pieces` covers:
+    """The time [start, end) that the settled past of a window planned as `pieces` covers:
     from the first piece's start (rounded out where retention did) up to `settled`."""
     return min(first for _, first, _ in pieces), min(max(last for _, _, last in pieces), settled)
 

@@ -21,9 +21,11 @@ def delete_expired_traffic() -> int:
 
 @shared_task(name="meshview.mesh.tasks.roll_up_traffic", ignore_result=True)
 def roll_up_traffic() -> int:
-    """Sum each rollup tier into the next coarser one, then store the rolled-up past of the
-    live windows readers start from (`rollups.keep_pasts`)."""
-    now = time.time()
-    written = rollups.roll_up(now)
-    rollups.keep_pasts(now)
-    return written
+    """Sum each rollup tier into the next coarser one and move the watermarks."""
+    return rollups.roll_up(time.time())
+
+
+@shared_task(name="meshview.mesh.tasks.keep_rollup_pasts", ignore_result=True)
+def keep_rollup_pasts() -> int:
+    """Store the settled past of the live windows readers start from (`rollups.keep_pasts`)."""
+    return rollups.keep_pasts(time.time())

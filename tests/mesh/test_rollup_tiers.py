@@ -138,7 +138,7 @@ def _watermarks() -> None:
     """The watermarks and revisions the migrations create, which a flush of the database (after
     each test that commits) deleted."""
     RollupWatermark.objects.bulk_create(
-        [RollupWatermark(family=f.name, resolution=r) for f in rollups.FAMILIES for r in rollups.RESOLUTIONS[1:]],
+        [RollupWatermark(family=f.name, resolution=r) for f in rollups.FAMILIES for r in rollups.RESOLUTIONS],
         ignore_conflicts=True,
     )
     RollupRevision.objects.bulk_create(
@@ -219,18 +219,20 @@ def test_a_live_window_reads_only_the_time_that_entered_it() -> None:
     window = (T0, T0 + 25 * 60)
     feed()
     tables = [tier._meta.db_table for tier in family.tiers]
-    roll_up_until(T0 + 19 * 60 + 30)  # the window's past: a 10-minute bucket, then 9 minutes
+    # The window's past: a 10-minute bucket, 9 minutes, then 30 seconds of 10-second rows.
+    roll_up_until(T0 + 19 * 60 + 30)
     assert read(family, *window) == fresh(family, *window)
-    # One minute later those 9 minutes are in the next 10-minute bucket: the read adds the
-    # minute that entered the past and reads none of what it kept, whichever tier now holds it.
+    # A minute later those minutes are in the next 10-minute bucket: the read adds the minute
+    # that entered the past (10-second rows: its minute bucket is not complete) and reads none
+    # of what it kept, whichever tier now holds it.
     roll_up_until(T0 + 20 * 60 + 30)
     expected = fresh(family, *window)
     assert expected == totals(family, *window)
     with CaptureQueriesContext(connection) as queries:
         assert read(family, *window) == expected
     summed = queries.captured_queries[-1]["sql"]
-    assert f'"{tables[1]}"' in summed
-    assert f'"{tables[2]}"' not in summed
+    assert f'"{tables[0]}"' in summed
+    assert not any(f'"{table}"' in summed for table in tables[1:])
 
 
 @pytest.mark.parametrize("overall", ["7d", "30d"])
@@ -333,3 +335,17 @@ def test_pasts_are_stored_only_of_windows_and_families_they_serve(monkeypatch, s
     monkeypatch.setattr(rollups, "_PAST_KEYS_KEPT", keys - 1)
     assert rollups.keep_pasts(T0 + 150) == (len(rollups.FAMILIES) - 1) * 5
     assert not RollupPast.objects.filter(family="traffic").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_a_row_behind_the_ten_second_watermark_changes_what_a_reader_kept() -> None:
+    family, window = rollups.TRAFFIC, (T0, T0 + 25 * 60)
+    feed(minutes=(0, 20))
+    roll_up_until(T0 + 20 * 60 + 50)  # the past ends at 20:50; the minute tier is complete up to 20:00
+    before = read(family, *window)
+    assert before == fresh(family, *window)
+    feed(minutes=(20,), second=41)  # into the bucket of 20:40, which only the 10-second tier holds
+    after = read(family, *window)
+    assert after != before
+    assert after == fresh(family, *window) == totals(family, *window)
