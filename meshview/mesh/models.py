@@ -428,7 +428,7 @@ class RollupWatermark(models.Model):
 
 
 class RollupRevision(models.Model):
-    """Changes when rows of a family's rolled-up past change: a late row for a bucket before a
+    """Changes when rows of a family's settled past change: a late row for a bucket before a
     watermark, or expired rows deleted. A reader may keep the sums of that past while the
     revision it read them under stands (`meshview.mesh.rollups.read`). Each revision is a new
     random number, so no two databases (or a flushed one) ever share one."""
@@ -444,7 +444,7 @@ class RollupRevision(models.Model):
 
 
 class RollupPast(models.Model):
-    """The rolled-up past of a live window of one of the lengths the beat task keeps
+    """The settled past of a live window of one of the lengths the beat task keeps
     (`meshview.mesh.rollups.KEPT_WINDOWS`): the time it covers ([start, end), unix seconds) and,
     per key id, its requests (calls) and every measure's sum, valid under `revision`. A process
     that kept nothing of such a window starts from it and reads only what changed since."""

@@ -624,7 +624,8 @@ def _stored_past(
 ) -> _Past | None:
     """What the beat task stored of the past of windows `seconds` long under `revision`,
     narrowed to `measures` and the keys `keys` selects; None without it."""
-    if seconds not in KEPT_WINDOWS:
+    kept = _stored_measures(family)
+    if seconds not in KEPT_WINDOWS or not set(measures) <= set(kept):
         return None
     stored = (
         RollupPast.objects.filter(family=family.name, seconds=seconds, revision=revision)
@@ -632,9 +633,6 @@ def _stored_past(
         .first()
     )
     if stored is None:
-        return None
-    kept = _stored_measures(family)
-    if not set(measures) <= set(kept):
         return None
     start, end, blob = stored
     values = array("q")
@@ -654,7 +652,7 @@ def keep_pasts(now: float) -> int:
     """Store the settled past of the live windows of `KEPT_WINDOWS` (those within the traffic
     retention) ending `now`, of every family, with its measures that are integers (a reader
     keeps sums of those alone), for readers in any process to start from; return how many were
-    stored. Run it after `roll_up`, outside a transaction: each is moved on from the one stored
+    stored. Beat runs it every 30 s, outside a transaction: each is moved on from the one stored
     before, as a reader's would be. A family with more keys than a process keeps pasts of
     (`_PAST_KEYS_KEPT`) has none stored: each would cost beat tens of megabytes every run."""
     stored = 0
