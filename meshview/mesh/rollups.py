@@ -410,7 +410,7 @@ def read(
         grouping = ("bucket", "key_id") if by_bucket else ("key_id",)
         summed = _sum(family, [(1, 1, *piece) for piece in pieces], grouping, measures, keys)
     else:
-        summed = _sum_keeping_past(family, pieces, (until, now, top, hi - lo), revision, measures, keys)
+        summed = _with_recent(*_moved_past(family, pieces, (until, now, top, hi - lo), revision, measures, keys))
     width = 2 if by_bucket else 1
     named = _key_dimensions(family, {row[width - 1] for row in summed})
     if dimensions == family.key_dimensions:  # one row per key already
@@ -530,26 +530,14 @@ _PAST_KEYS_KEPT = 50_000
 _PASTS_LOCK = threading.Lock()
 
 
-def _sum_keeping_past(
-    family: Family,
-    pieces: Sequence[tuple[int, int, int]],
-    planned: tuple[Mapping[int, int], float, int, int],
-    revision: int,
-    measures: tuple[str, ...],
-    keys: models.QuerySet | None,
-) -> list[tuple]:
-    """`read`'s sums per key id of `pieces`, keeping those of the settled past (before the
-    10-second watermark) for the next read under `revision`. `planned` is what the pieces were
-    planned with: the watermarks, now, the coarsest tier and the window's length."""
-    settled = planned[0][BUCKET_SECONDS]
-    # Only the finest tier's pieces reach past the watermarks.
-    recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
-    past, fresh = _moved_past(family, pieces, planned, revision, measures, keys, recent)
+def _with_recent(past: _Past, recent: dict[int, tuple]) -> list[tuple]:
+    """`read`'s sums per key id: a window's settled past (its requests dropped) plus `recent`,
+    the sums of its time after the 10-second watermark."""
     summed = []
     for key, total in past.sums.items():
-        recent_sums = fresh.pop(key, None)
+        recent_sums = recent.pop(key, None)
         summed.append((key, *(total[1:] if recent_sums is None else map(add, total[1:], recent_sums))))
-    summed += [(key, *values) for key, values in fresh.items()]
+    summed += [(key, *values) for key, values in recent.items()]
     return summed
 
 
@@ -560,17 +548,21 @@ def _moved_past(
     revision: int,
     measures: tuple[str, ...],
     keys: models.QuerySet | None,
-    recent: list[Piece],
     kept_here: bool = True,
 ) -> tuple[_Past, dict[int, tuple]]:
-    """The settled past of the window planned as `pieces`, and the sums per key of `recent`,
-    read in the same statement; the past is kept for the next read in this process unless
-    `kept_here` is False. It starts from what this process kept of the last such window, else
-    from what the beat task stored (`keep_pasts`), and reads only the time the past gained or
-    lost since, each planned as a window of its own: sums over the same time are the same
-    whichever tiers hold it."""
+    """The settled past (before the 10-second watermark) of the window planned as `pieces`
+    under `revision`, and the sums per key of the window's time after it, read in the same
+    statement. `planned` is what the pieces were planned with: the watermarks, now, the
+    coarsest tier and the window's length. The past is kept for the next read in this process
+    unless `kept_here` is False. It starts from what this process kept of the last such
+    window, else from what the beat task stored (`keep_pasts`), and reads only the time the
+    past gained or lost since, each planned as a window of its own: sums over the same time
+    are the same whichever tiers hold it."""
     until, now, top, seconds = planned
-    start, end = past_of(pieces, until[BUCKET_SECONDS])
+    settled = until[BUCKET_SECONDS]
+    start, end = past_of(pieces, settled)
+    # Only the finest tier's pieces reach past the watermarks.
+    recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
     cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top,
                  None if keys is None else str(keys.query))
     with _PASTS_LOCK:
@@ -610,8 +602,9 @@ def _moved_past(
     return past, fresh
 
 
-# Kiali's graph durations from an hour up: the live windows whose settled past the beat task
-# keeps in the database, so that a process's first read of one costs about what its next does.
+# Kiali's graph durations from an hour up (its console's durations, offered up to the retention:
+# frontend/src/config/ServerConfig.ts): the live windows whose settled past the beat task keeps
+# in the database, so that a process's first read of one costs about what its next does.
 KEPT_WINDOWS = (3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400)
 
 
@@ -666,10 +659,13 @@ def keep_pasts(now: float) -> int:
             continue
         RollupPast.objects.filter(family=family.name).exclude(seconds__in=lengths).delete()
         for seconds in lengths:
-            pieces = _plan(hi - seconds, hi, until, now)
+            # The window up to the watermark: its settled past alone is read.
+            pieces = _plan(hi - seconds, min(hi, until[BUCKET_SECONDS]), until, now)
+            if not pieces:  # nothing of it is settled yet
+                continue
             # Moved on from the one stored: the pasts of this process's readers stay kept.
             past, _ = _moved_past(family, pieces, (until, now, len(RESOLUTIONS) - 1, seconds), revision, measures,
-                                  None, [], kept_here=False)
+                                  None, kept_here=False)
             values = array("q")
             for key, sums in past.sums.items():
                 values.append(key)
