@@ -23,7 +23,9 @@ finds the past the beat task stored (``rollups.keep_pasts``) 30 seconds before, 
 Then ``--repeat`` - 1 reads follow as a live viewer's ticks, each window ten seconds later than the one before (their
 best, median and worst), so each reads what entered and left the window's rolled-up past and its
 newest buckets; `--repeat 61` spans ten minutes of ticks, and so the roll-up moving a 10-minute
-bucket into the window's past.
+bucket into the window's past. Last, two live views in one process, over 1 hour and over 24
+hours, tick in turn (every appender), as two open graph pages or a Kiali client beside
+meshview's page: each must move its own past on, not the other's.
 
     .venv/bin/python bench/graph_tiers.py [--hours 24,168] [--repeat 5] [--end now|midnight]
         [--database-url postgresql://...]
@@ -162,24 +164,48 @@ def timed_graph(options: GraphOptions, ticks: list[tuple[int, int]],
             keep_pasts(stored_at)
             rollups._PASTS.clear()  # another process
         set_watermarks(now)
-        gc.collect()
-        ticked = dataclasses.replace(options, query_time=end)
-        result = None
-        times = {}
-        # The tick's moment is the reader's clock too: its retention decides which tiers answer.
-        with paused_gc(), mock.patch("time.time", return_value=float(now)):  # as graph_json
-            for name, stage in graph_bench.STAGES[:-1]:
-                started = time.perf_counter()
-                result = stage(result, ticked)
-                times[name] = time.perf_counter() - started
-                if name == "load":
-                    samples = len(result)
-        name, stage = graph_bench.STAGES[-1]
-        started = time.perf_counter()
-        stage(result, ticked)
-        times[name] = time.perf_counter() - started
+        times, samples = timed_stages(options, end, now)
         runs.append(times)
     return runs, samples
+
+
+def timed_stages(options: GraphOptions, end: int, now: int) -> tuple[dict[str, float], int]:
+    """The seconds of each stage of one graph of the window ending at `end`, read at `now`, and
+    the number of samples loaded."""
+    gc.collect()
+    ticked = dataclasses.replace(options, query_time=end)
+    result = None
+    times = {}
+    samples = 0
+    # The tick's moment is the reader's clock too: its retention decides which tiers answer.
+    with paused_gc(), mock.patch("time.time", return_value=float(now)):  # as graph_json
+        for name, stage in graph_bench.STAGES[:-1]:
+            started = time.perf_counter()
+            result = stage(result, ticked)
+            times[name] = time.perf_counter() - started
+            if name == "load":
+                samples = len(result)
+    name, stage = graph_bench.STAGES[-1]
+    started = time.perf_counter()
+    stage(result, ticked)
+    times[name] = time.perf_counter() - started
+    return times, samples
+
+
+def timed_views(views: list[GraphOptions], ticks: list[tuple[int, int]]) -> list[list[float]]:
+    """Each view's seconds per tick after its first read, when the views tick in turn in one
+    process (two live graphs open over windows of different lengths)."""
+    from meshview.mesh import rollups
+
+    rollups._PASTS.clear()
+    totals: list[list[float]] = [[] for _ in views]
+    for tick, (end, now) in enumerate(ticks):
+        set_watermarks(now)
+        for i, options in enumerate(views):
+            times, _ = timed_stages(options, end, now)
+            if tick:
+                totals[i].append(sum(times.values()))
+    return totals
 
 
 def main() -> None:
@@ -234,6 +260,12 @@ def main() -> None:
                   f"from the stored past {sum(stored.values()) * 1000:,.0f} ms ({stages(stored)}); "
                   f"live ticks best {min(totals):,.0f} ms ({stages(best)}), median {statistics.median(totals):,.0f} "
                   f"ms, worst {max(totals):,.0f} ms; {samples:,} samples; load average {os.getloadavg()[0]:.1f}")
+    views = [GraphOptions(query_time=end, duration_s=seconds, graph_type="versionedApp", namespaces=namespaces,
+                          cluster_name="Kubernetes") for seconds in (3600, 86400)]
+    one_hour, one_day = (sorted(t * 1000 for t in totals) for totals in timed_views(views, ticks))
+    print(f"two live views in one process, 1 h and 24 h, all appenders, ticking in turn: 1 h median "
+          f"{statistics.median(one_hour):,.0f} ms (worst {one_hour[-1]:,.0f}), 24 h median "
+          f"{statistics.median(one_day):,.0f} ms (worst {one_day[-1]:,.0f}); load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -263,11 +263,19 @@ def _edge_traffic(traffic: EdgeTraffic, counts: list[float], source_total: float
 def _shares(weights: dict[str, float] | None, share: float, percents: dict[float, str]) -> dict[str, str]:
     """Each key's share (``share`` percent per unit of weight) as ``format_percent`` writes it,
     by key; ``percents`` keeps the shares formatted so far."""
-    shares: dict[str, str] = {}
     if not weights:
-        return shares
-    # Most codes have one flag and one host: no sort then.
-    for key, weight in weights.items() if len(weights) == 1 else sorted(weights.items()):
+        return {}
+    if len(weights) == 1:  # most codes have one flag and one host: no sort, no loop
+        [(key, weight)] = weights.items()
+        if not weight:
+            return {}
+        value = weight * share
+        text = percents.get(value)
+        if text is None:
+            text = percents[value] = format_percent(value)
+        return {key: text}
+    shares: dict[str, str] = {}
+    for key, weight in sorted(weights.items()):
         if weight:
             value = weight * share
             text = percents.get(value)

@@ -521,16 +521,17 @@ class _Past:
     sums: dict[int, tuple[int, ...]]
 
 
-# Per database, family, filter, measures and coarsest tier: the last window's past, the least
-# recently read given up first past 32 of them or 50,000 keys in all (some 40 MB): the live
-# graphs open at once and the alert rules, each of which reads a few keys.
+# Per database, family, filter, measures, coarsest tier and window length: the last such
+# window's past, the least recently read given up first past 32 of them or 50,000 keys in all
+# (some 40 MB): the live graphs open at once (a view of an hour and one of a day each move their
+# own past on) and the alert rules, each of which reads a few keys.
 _PASTS: OrderedDict[tuple, _Past] = OrderedDict()
 _PASTS_KEPT = 32
 _PAST_KEYS_KEPT = 50_000
 _PASTS_LOCK = threading.Lock()
 
 
-def _with_recent(past: _Past, recent: dict[int, tuple]) -> list[tuple]:
+def _with_recent(past: _Past, recent: dict[int, list]) -> list[tuple]:
     """`read`'s sums per key id: a window's settled past (its requests dropped) plus `recent`,
     the sums of its time after the 10-second watermark."""
     summed = []
@@ -549,7 +550,7 @@ def _moved_past(
     measures: tuple[str, ...],
     keys: models.QuerySet | None,
     kept_here: bool = True,
-) -> tuple[_Past, dict[int, tuple]]:
+) -> tuple[_Past, dict[int, list]]:
     """The settled past (before the 10-second watermark) of the window planned as `pieces`
     under `revision`, and the sums per key of the window's time after it, read in the same
     statement. `planned` is what the pieces were planned with: the watermarks, now, the
@@ -563,7 +564,7 @@ def _moved_past(
     start, end = past_of(pieces, settled)
     # Only the finest tier's pieces reach past the watermarks.
     recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
-    cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top,
+    cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top, seconds,
                  None if keys is None else str(keys.query))
     with _PASTS_LOCK:
         kept = _PASTS.get(cache_key)
@@ -576,7 +577,8 @@ def _moved_past(
         kept = _Past(revision, start, start, {})
         changes = [(0, 1, level, first, min(last, end)) for level, first, last in pieces if first < end]
     rows = _sum(family, changes + recent, ("part", "key_id"), measures, keys, counted=True) if changes or recent else []
-    sums, fresh = kept.sums, {}
+    sums: dict[int, tuple[int, ...]] = kept.sums
+    fresh: dict[int, list] = {}
     if changes:
         sums = dict(sums)
     for part, key, *change in rows:

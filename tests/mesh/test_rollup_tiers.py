@@ -235,6 +235,30 @@ def test_a_live_window_reads_only_the_time_that_entered_it() -> None:
     assert not any(f'"{table}"' in summed for table in tables[1:])
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_live_windows_of_different_lengths_each_move_their_own_past_on() -> None:
+    # Two live views of the same graph, over 25 minutes and over 85, refreshed in turn.
+    family = rollups.TRAFFIC
+    tables = [tier._meta.db_table for tier in family.tiers]
+    feed()
+    roll_up_until(T0 + 19 * 60 + 30)
+    for minutes in (25, 85):
+        assert read(family, T0 + 25 * 60 - minutes * 60, T0 + 25 * 60) == fresh(family, T0 + 25 * 60 - minutes * 60,
+                                                                            T0 + 25 * 60)
+    # Ten seconds later each reads the ten seconds that entered and left it, from the 10-second
+    # tier, not the hour that lies between the two windows' starts.
+    roll_up_until(T0 + 19 * 60 + 40)
+    for minutes in (25, 85):
+        window = (T0 + 25 * 60 + 10 - minutes * 60, T0 + 25 * 60 + 10)
+        expected = fresh(family, *window)
+        with CaptureQueriesContext(connection) as queries:
+            assert read(family, *window) == expected
+        summed = queries.captured_queries[-1]["sql"]
+        assert f'"{tables[0]}"' in summed, minutes
+        assert not any(f'"{table}"' in summed for table in tables[1:]), minutes
+
+
 @pytest.mark.parametrize("overall", ["7d", "30d"])
 def test_a_window_reads_each_moment_once_and_no_bucket_retention_may_have_deleted(overall: str, settings) -> None:
     # Kiali's windows up to 30 days, read now and from the past, with the default tiers'
