@@ -133,10 +133,13 @@ def to_str(value: Any) -> str | None:
 
 
 def to_int(value: Any) -> int | None:
-    """Return a count or duration as an int, None for ``-`` and null."""
+    """Return a count or duration as an int, None for ``-`` and null; raises ValueError for
+    anything else, a negative number included."""
     if value is None or value == "-":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"is negative: {value}")
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)

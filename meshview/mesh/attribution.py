@@ -28,6 +28,7 @@ from meshview.mesh.unknown import unknown_reason as reason_of
 BUCKET_SECONDS = 10  # traffic rollups are kept per 10-second bucket
 _GRPC_PATH = re.compile(r"^/[A-Za-z_][\w.]*\.[A-Za-z_]\w*/[A-Za-z_]\w*$")
 _SPIFFE = re.compile(r"^spiffe://[^/]+/ns/([^/]+)/sa/([^/]+)$")
+_MILLIS = re.compile(r"\d\.\d{3}", re.ASCII)
 
 CLIENT, SERVER = "client", "server"
 
@@ -64,7 +65,7 @@ class Observation:
 
     side: str  # CLIENT or SERVER
     reporter: Reporter
-    bucket: int  # start of the 10 s bucket, unix seconds
+    bucket: int  # start of the 10 s bucket in which the request ended, unix seconds
     request_id: str
     local_ip: str  # the reporter's pod IP as this record shows it
     remote_ip: str  # server side: the caller's address ("" on the client side)
@@ -131,13 +132,19 @@ def observe(record: Mapping[str, Any], reporter: Reporter, received_ms: int) -> 
     Raises ValueError for a record that names no side of a request."""
     authority = record["authority"] or ""
     side, service = _side_and_service(record["upstream_cluster"], reporter.is_gateway, authority, reporter.namespace)
-    start = record["start_time"]
+    # A request counts in the bucket in which it ended, as Istio's metrics count it when it
+    # completes: Envoy writes the record then, so a long one (a TCP connection, a stream) is not
+    # late for the bucket it counts in. A record without a start time was received about then.
+    start, duration = record["start_time"], record["duration"] or 0
     # A canonical start time (YYYY-MM-DDTHH:MM:SS.mmmZ) names its 10 s bucket in its first 18
-    # characters; a stream has few of them, so each is read once.
-    if start is not None and len(start) == 24 and start[19] == "." and start[23] == "Z":
-        bucket = _ten_seconds(start[:18]) or _bucket(start_time_epoch_ms(record) or received_ms)
+    # characters; a stream has few of them, so each is read once, as is each "S.mmm" after them.
+    began = (_ten_seconds(start[:18]) if start is not None and len(start) == 24 and start[23] == "Z" else None)
+    offset = _millis(start[18:23]) if began is not None else None
+    if began is not None and offset is not None:
+        bucket = _bucket(began * 1000 + offset + duration)
     else:
-        bucket = _bucket(start_time_epoch_ms(record) or received_ms)
+        start_ms = start_time_epoch_ms(record)
+        bucket = _bucket(received_ms if start_ms is None else start_ms + duration)
     if side == SERVER:
         local_ip = address_ip(record["downstream_local_address"])
         remote_ip = address_ip(record["downstream_remote_address"])
@@ -192,6 +199,14 @@ def _ten_seconds(prefix: str) -> int | None:
     None when it begins none."""
     epoch_ms = start_time_epoch_ms({"start_time": f"{prefix}0.000Z"})
     return None if epoch_ms is None else _bucket(epoch_ms)
+
+
+@lru_cache(maxsize=16384)
+def _millis(second_and_millis: str) -> int | None:
+    """The milliseconds `S.mmm` (the end of a canonical start time) name, None when it names none."""
+    if _MILLIS.fullmatch(second_and_millis) is None:
+        return None
+    return int(second_and_millis[0]) * 1000 + int(second_and_millis[2:])
 
 
 @lru_cache(maxsize=8192)

@@ -365,7 +365,7 @@ class DependencyKey(models.Model):
 
 class ServiceDependency(models.Model):
     """Calls of one dependency link (`key`: parent and child spans of different services),
-    counted in the bucket in which the child started."""
+    counted in the bucket in which the child ended."""
 
     bucket = models.BigIntegerField(help_text="bucket start, unix seconds")
     key = models.ForeignKey(DependencyKey, models.DO_NOTHING, db_constraint=False, related_name="+")

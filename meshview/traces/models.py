@@ -99,7 +99,7 @@ class SpanHalf(models.Model):
     span_id = models.CharField(max_length=16)
     parent_span_id = models.CharField(max_length=16, blank=True)
     waiting = models.CharField(max_length=8)
-    start_ns = models.BigIntegerField()
+    end_ns = models.BigIntegerField(help_text="when the span ended: its request counts in that bucket")
     facts = models.JSONField()
     received_at = models.FloatField(help_text="unix seconds")
 

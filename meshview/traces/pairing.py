@@ -40,7 +40,7 @@ from meshview.traces.traffic import (
 
 PARENT, CHILDREN = "parent", "children"  # what a waiting row waits for
 _CHUNK = 500  # values per IN (...) list
-_HALF_COLUMNS = ("trace_id", "span_id", "parent_span_id", "waiting", "start_ns", "facts", "received_at")
+_HALF_COLUMNS = ("trace_id", "span_id", "parent_span_id", "waiting", "end_ns", "facts", "received_at")
 _PARENT_COLUMNS = ("trace_id", "span_id", "parent_span_id", "kind", "start_ns", "end_ns", "status_code",
                    "resource_key", "service_name", "attributes")
 
@@ -140,7 +140,7 @@ def _release_callers(callers: set[SpanId]) -> None:
 
 def _row(facts: SpanFacts, waiting: str, now: float) -> tuple:
     """A waiting row (values in _HALF_COLUMNS order)."""
-    return (facts.trace_id, facts.span_id, facts.parent_span_id, waiting, facts.start_ns,
+    return (facts.trace_id, facts.span_id, facts.parent_span_id, waiting, facts.end_ns,
             json.dumps(facts.as_json()), now)
 
 
@@ -232,11 +232,11 @@ def _write(tally: Tally) -> None:
     rollups.write(rollups.DEPENDENCIES, tally.dependencies)
 
 
-def waiting_callers(start_ns: int, end_ns: int) -> Tally:
-    """The callers that started in [start_ns, end_ns) and still wait for a child, counted as
+def waiting_callers(since_ns: int, until_ns: int) -> Tally:
+    """The callers that ended in [since_ns, until_ns) and still wait for a child, counted as
     calls that reached no traced workload: what their spans say so far."""
     tally = Tally()
-    for facts in SpanHalf.objects.filter(waiting=CHILDREN, start_ns__gte=start_ns, start_ns__lt=end_ns).values_list(
+    for facts in SpanHalf.objects.filter(waiting=CHILDREN, end_ns__gte=since_ns, end_ns__lt=until_ns).values_list(
         "facts", flat=True
     ):
         tally.unreached(SpanFacts.from_json(facts))

@@ -294,7 +294,7 @@ def dependency_links(
     start_s: float, end_s: float, *, access: NamespaceAccess, service: str = ""
 ) -> list[tuple[str, str, int]]:
     """(parent service, child service, calls) of parent and child spans in different services
-    whose child started in [start_s, end_s) (unix seconds, to the 10-second bucket), of which
+    whose child ended in [start_s, end_s) (unix seconds, to the 10-second bucket), of which
     `access` allows one at least; only links with `service` at one end when it is given. Read
     from the dependency rollups (two queries, whatever the window)."""
     where = Q()

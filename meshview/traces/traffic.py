@@ -25,9 +25,11 @@ A request is one of:
   traced but that span was not sampled, kept or received, so nothing says who it was.
 
 **Which bucket counts a request.** A request belongs to the 10-second bucket in which its
-caller's span started (the callee's span for a request from an unknown caller), so windows
-that tile time count each request exactly once even when the callee's span starts on the other
-side of a boundary, or before its caller's when clocks are apart.
+caller's span ended (the callee's span for a request from an unknown caller), as Istio's
+metrics count a request when it completes and access logs here do; a span is exported when it
+ends, so a long one (a stream) is not late for its bucket. Windows that tile time count each
+request exactly once even when the callee's span ends on the other side of a boundary, or after
+its caller's when clocks are apart.
 
 **When.** Parents and children arrive in any order, in different exports, at different web
 processes (`meshview.traces.pairing`). A pair is counted when its second half is stored. A span
@@ -92,7 +94,7 @@ address, ``PassthroughCluster``. ``upstream_host`` is the host as addressed (an 
 its port), empty when the spans name none.
 
 **Jaeger's dependencies** count every parent and child span of different services
-(``service.name``), whatever their kinds, in the bucket in which the child started.
+(``service.name``), whatever their kinds, in the bucket in which the child ended.
 """
 
 from __future__ import annotations
@@ -312,6 +314,10 @@ class SpanFacts:
     addressed: tuple[str, str, str | None]
     unknown_reason: str  # for a root server span
 
+    @property
+    def end_ns(self) -> int:
+        return self.start_ns + self.duration_ns
+
     def as_json(self) -> list[Any]:
         return [getattr(self, name) for name in self.__slots__]
 
@@ -414,7 +420,7 @@ class Tally:
     def dependency(self, parent: SpanFacts, child: SpanFacts) -> None:
         """Count a Jaeger dependency link when `parent` and `child` are of different services."""
         if parent.service_name != child.service_name:
-            key = (_bucket(child.start_ns), parent.identity.namespace, parent.service_name, child.identity.namespace,
+            key = (_bucket(child.end_ns), parent.identity.namespace, parent.service_name, child.identity.namespace,
                    child.service_name)
             counts = self.dependencies.get(key)
             if counts is None:
@@ -429,10 +435,10 @@ class Tally:
         destination = (*child.identity, service if namespace else "", "")
         child_describes, parent_describes = child.kind not in CALLER_KINDS, parent.kind not in CALLEE_KINDS
         if child_describes:
-            self._count(parent.start_ns, parent.identity, destination, child, parent if parent_describes else None,
+            self._count(parent.end_ns, parent.identity, destination, child, parent if parent_describes else None,
                         host, "")
         else:
-            self._count(parent.start_ns, parent.identity, destination, parent if parent_describes else child, None,
+            self._count(parent.end_ns, parent.identity, destination, parent if parent_describes else child, None,
                         host, "")
 
     def unreached(self, span: SpanFacts) -> None:
@@ -446,7 +452,7 @@ class Tally:
                 source.cluster, namespace or source.namespace, UNKNOWN, UNKNOWN, UNKNOWN, "",
                 service or PASSTHROUGH_CLUSTER, MESH_EXTERNAL if service and not namespace else "",
             )
-        self._count(span.start_ns, source, destination, span, None, host, "")
+        self._count(span.end_ns, source, destination, span, None, host, "")
 
     def from_unknown(self, span: SpanFacts) -> None:
         """Count the request a root server span served for a caller no trace shows."""
@@ -454,11 +460,11 @@ class Tally:
             return
         service, namespace, host = span.addressed
         destination = (*span.identity, service if namespace else "", "")
-        self._count(span.start_ns, UNKNOWN_IDENTITY, destination, span, None, host, span.unknown_reason)
+        self._count(span.end_ns, UNKNOWN_IDENTITY, destination, span, None, host, span.unknown_reason)
 
     def _count(
         self,
-        start_ns: int,
+        end_ns: int,
         source: Identity,
         destination: tuple[str, ...],
         first: SpanFacts,
@@ -485,7 +491,7 @@ class Tally:
             code = 200 if grpc is not None or not failed else 0
         mtls = first.mtls or (second is not None and second.mtls)
         key = (
-            _bucket(start_ns), *source, *destination, host or "", protocol, code, "" if grpc is None else str(grpc),
+            _bucket(end_ns), *source, *destination, host or "", protocol, code, "" if grpc is None else str(grpc),
             mtls, reason,
         )
         counts = self.requests.get(key)
@@ -510,6 +516,6 @@ class Tally:
         counts[3] += response_bytes or 0
 
 
-def _bucket(start_ns: int) -> int:
-    return start_ns // 10**9 // BUCKET_SECONDS * BUCKET_SECONDS
+def _bucket(ns: int) -> int:
+    return ns // 10**9 // BUCKET_SECONDS * BUCKET_SECONDS
 

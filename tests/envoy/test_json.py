@@ -252,6 +252,7 @@ def test_shipped_json_fixtures_read_without_errors() -> None:
         ('{"log": "text", "stream": "stdout"}', "JSON object has none of the access-log keys"),
         ('{"response_code": "abc"}', "response_code is not an integer: 'abc'"),
         ('{"duration": 1.5}', "duration is not an integer: 1.5"),
+        ('{"duration": -600000}', "duration is negative: -600000"),
         ('{"bytes_sent": true}', "bytes_sent is not an integer: True"),
         ('{"x-envoy-upstream-service-time": "12ms"}', "x-envoy-upstream-service-time is not an integer: '12ms'"),
         ('{"start_time": "last tuesday"}', "start_time is not an ISO-8601 timestamp: 'last tuesday'"),

@@ -259,6 +259,25 @@ def test_live_windows_of_different_lengths_each_move_their_own_past_on() -> None
         assert not any(f'"{table}"' in summed for table in tables[1:]), minutes
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_watermarks")
+def test_a_long_connection_counts_when_it_closed_and_changes_no_settled_past() -> None:
+    # A database pool's TCP connection that stayed open ten minutes, logged by both proxies when
+    # it closed: it counts then, as Istio's metrics count a request when it completes, and so it
+    # is not late for its bucket and what live readers kept of the past stays theirs.
+    family = rollups.TRAFFIC
+    rollups.roll_up(NOW)
+    revision = RollupRevision.objects.get(family=family.name).revision
+    opened = datetime.fromtimestamp(NOW - 600, UTC)
+    connection_ = meshsim.Call(meshsim.RATINGS, meshsim.SERVICES["mongodb"], meshsim.MONGODB, protocol="tcp",
+                               duration_ms=599_000, start=opened)
+    actions.ingest_envoy_lines(list(meshsim.envoy_envelopes([connection_])), "ndjson", LogParser("auto"), None)
+    actions.settle_expired(now=NOW + 3600)
+    buckets = set(family.tiers[0]._default_manager.values_list("bucket", flat=True))
+    assert buckets and min(buckets) >= rollups.bucket_of(NOW - 10), buckets
+    assert RollupRevision.objects.get(family=family.name).revision == revision
+
+
 @pytest.mark.parametrize("overall", ["7d", "30d"])
 def test_a_window_reads_each_moment_once_and_no_bucket_retention_may_have_deleted(overall: str, settings) -> None:
     # Kiali's windows up to 30 days, read now and from the past, with the default tiers'

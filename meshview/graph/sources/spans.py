@@ -59,7 +59,7 @@ def _rows(window: Window) -> list[tuple[Any, ...]]:
 
 
 def collect(window: Window) -> list[TrafficSample]:
-    """Return the samples of the requests whose caller's span started in the window's 10-second
+    """Return the samples of the requests whose caller's span ended in the window's 10-second
     buckets, one per source, destination, protocol, response code, gRPC status, mTLS,
     addressed host and unknown reason; only edges with an end in ``window.namespaces`` when it
     is not empty; with latency histograms when ``window.latency`` asks for them. Raises
