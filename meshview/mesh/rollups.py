@@ -521,10 +521,11 @@ class _Past:
     sums: dict[int, tuple[int, ...]]
 
 
-# Per database, family, filter, measures, coarsest tier and window length: the last such
-# window's past, the least recently read given up first past 32 of them or 50,000 keys in all
-# (some 40 MB): the live graphs open at once (a view of an hour and one of a day each move their
-# own past on) and the alert rules, each of which reads a few keys.
+# Per database, family, filter, measures, coarsest tier, window length and, for a window that
+# ended before the 10-second watermark, its end: that window's past, the least recently read
+# given up first past 32 of them or 50,000 keys in all (some 40 MB): the live graphs open at
+# once (a view of an hour and one of a day each move their own past on, a look at last night
+# leaves both alone) and the alert rules, each of which reads a few keys.
 _PASTS: OrderedDict[tuple, _Past] = OrderedDict()
 _PASTS_KEPT = 32
 _PAST_KEYS_KEPT = 50_000
@@ -564,8 +565,10 @@ def _moved_past(
     start, end = past_of(pieces, settled)
     # Only the finest tier's pieces reach past the watermarks.
     recent: list[Piece] = [(1, 1, level, max(first, settled), last) for level, first, last in pieces if last > settled]
+    # A live window (one that reaches past the watermark) moves its own past on; a window that
+    # ended before it (a look at the past) keeps one of its own, and leaves the live one's alone.
     cache_key = (connection.alias, connection.settings_dict["NAME"], family.name, measures, top, seconds,
-                 None if keys is None else str(keys.query))
+                 None if recent else end, None if keys is None else str(keys.query))
     with _PASTS_LOCK:
         kept = _PASTS.get(cache_key)
     if (kept is None or kept.revision != revision) and top == len(RESOLUTIONS) - 1:

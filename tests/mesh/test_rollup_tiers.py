@@ -237,8 +237,9 @@ def test_a_live_window_reads_only_the_time_that_entered_it() -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("_watermarks")
-def test_live_windows_of_different_lengths_each_move_their_own_past_on() -> None:
-    # Two live views of the same graph, over 25 minutes and over 85, refreshed in turn.
+def test_live_windows_each_move_their_own_past_on_whatever_else_is_read() -> None:
+    # Two live views of the same graph, over 25 minutes and over 85, refreshed in turn, and a
+    # look at 25 minutes that ended before them.
     family = rollups.TRAFFIC
     tables = [tier._meta.db_table for tier in family.tiers]
     feed()
@@ -246,6 +247,8 @@ def test_live_windows_of_different_lengths_each_move_their_own_past_on() -> None
     for minutes in (25, 85):
         assert read(family, T0 + 25 * 60 - minutes * 60, T0 + 25 * 60) == fresh(family, T0 + 25 * 60 - minutes * 60,
                                                                             T0 + 25 * 60)
+    earlier = (T0 - 15 * 60, T0 + 10 * 60)
+    assert read(family, *earlier) == fresh(family, *earlier)
     # Ten seconds later each reads the ten seconds that entered and left it, from the 10-second
     # tier, not the hour that lies between the two windows' starts.
     roll_up_until(T0 + 19 * 60 + 40)
