@@ -1,6 +1,6 @@
 """Traffic fed to meshview through its ingest endpoint, as the alert tests need it."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.test import Client
 
@@ -10,7 +10,8 @@ from tests.meshsim import DETAILS, PRODUCTPAGE, REVIEWS, SERVICES, Call
 
 def calls(ok: int = 0, failed: int = 0, code: int = 503, destination: meshsim.Pod = REVIEWS["v1"]) -> list[Call]:
     service = SERVICES[destination.app]
-    now = datetime.now(UTC)
+    # Requests that started a second ago and so ended by now, when a proxy logged them.
+    now = datetime.now(UTC) - timedelta(seconds=1)
     return [Call(PRODUCTPAGE, service, destination, start=now) for _ in range(ok)] + [
         Call(PRODUCTPAGE, service, destination, code=code, start=now) for _ in range(failed)
     ]

@@ -1,7 +1,6 @@
 """The live graph over /ws/graph/: a snapshot, then deltas within a second of new traffic."""
 
 import time
-from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -28,7 +27,7 @@ async def test_new_traffic_reaches_an_open_socket_within_a_second() -> None:
     from meshview.asgi import application
 
     with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True):
-        await sync_to_async(ingest)([Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=datetime.now(UTC))])
+        await sync_to_async(ingest)([Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE)])
         socket = WebsocketCommunicator(application, PATH, headers=ORIGIN)
         connected, _ = await socket.connect()
         assert connected
@@ -40,7 +39,7 @@ async def test_new_traffic_reaches_an_open_socket_within_a_second() -> None:
 
         time.sleep(1.1)  # the socket's last push is over a second old: the next change goes out at once
         sent = time.monotonic()
-        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["details"], meshsim.DETAILS, start=datetime.now(UTC))])
+        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["details"], meshsim.DETAILS)])
         delta = await socket.receive_json_from(timeout=5)
         latency = time.monotonic() - sent
         assert delta["type"] == "graph.delta"
@@ -78,18 +77,17 @@ async def test_a_costly_view_is_refreshed_less_often(monkeypatch) -> None:
 
     monkeypatch.setattr(consumers, "_read_graph", costly)
     with override_settings(MESHVIEW_ANONYMOUS_ACCESS=True):
-        await sync_to_async(ingest)([Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE, start=datetime.now(UTC))])
+        await sync_to_async(ingest)([Call(GATEWAY, SERVICES["productpage"], PRODUCTPAGE)])
         # A view of its own: the process shares a view's graph for a second, another test's too.
         socket = WebsocketCommunicator(application, PATH.replace("duration=60s", "duration=120s"), headers=ORIGIN)
         connected, _ = await socket.connect()
         assert connected
         assert (await socket.receive_json_from(timeout=10))["type"] == "graph.snapshot"
         time.sleep(1.1)
-        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["details"], meshsim.DETAILS, start=datetime.now(UTC))])
+        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["details"], meshsim.DETAILS)])
         assert (await socket.receive_json_from(timeout=5))["type"] == "graph.delta"
         first = time.monotonic()
-        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["reviews"], meshsim.REVIEWS["v1"],
-                                          start=datetime.now(UTC))])
+        await sync_to_async(ingest)([Call(PRODUCTPAGE, SERVICES["reviews"], meshsim.REVIEWS["v1"])])
         assert (await socket.receive_json_from(timeout=5))["type"] == "graph.delta"
         # The next fetch waits three times the 0.3 s the last one took (not half a second), then
         # takes 0.3 s itself.
