@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client, override_settings
 
 from meshview.core.actions import issue_token
@@ -46,6 +47,9 @@ def database_unreachable() -> Iterator[None]:
         connection.settings_dict["NAME"] = "/nonexistent/meshview/db.sqlite3"
     else:
         connection.settings_dict["PORT"] = "1"
+    # The thread that runs consumers' database calls keeps connections of its own (opened by an
+    # earlier test): they go too, as every connection does in an outage.
+    asyncio.run(database_sync_to_async(connections.close_all)())
     try:
         yield
     finally:
